@@ -1,0 +1,20 @@
+// Command callback is the Lambda function behind GET /callback. It only wires and
+// starts; the handler is connect.App.Callback.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/gotoconnector/gotoconnector/internal/wire"
+)
+
+func main() {
+	parts, err := wire.FromEnv(context.Background(), os.Getenv)
+	if err != nil {
+		wire.Fatal(err)
+	}
+	lambda.Start(parts.ConnectApp().Callback)
+}

@@ -1,0 +1,70 @@
+// Package connect holds the handlers of the connect flow: GET /authorize,
+// which checks a signed connect link and sends the browser to GoTo, and
+// GET /callback, GoTo's redirect URI, which exchanges the code and stores
+// the connection.
+//
+// Handlers are plain functions of an API Gateway HTTP API (payload 2.0)
+// request; the Lambda functions and the local server both call them.
+package connect
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gotoconnector/gotoconnector/internal/config"
+	"github.com/gotoconnector/gotoconnector/internal/secrets"
+	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
+)
+
+// App serves the connect flow. Build it once at cold start; it holds no
+// per-request state.
+type App struct {
+	Config  *config.Config
+	Secrets secrets.Source
+	// DB is the DynamoDB client (usually *dynamodb.Client).
+	DB gotoauth.DynamoDB
+	// HTTPClient sends token requests to GoTo; nil means http.DefaultClient.
+	HTTPClient *http.Client
+	// Logger receives one line per request outcome; never a secret.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+func (a *App) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+func (a *App) logger() *slog.Logger {
+	if a.Logger != nil {
+		return a.Logger
+	}
+	return slog.Default()
+}
+
+// deps builds the per-request store and GoTo client from the current
+// secrets (which Secrets Manager may rotate).
+func (a *App) deps(ctx context.Context) (*secrets.Secrets, *gotoauth.Store, *gotoauth.Client, error) {
+	sec, err := a.Secrets.Get(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	store := gotoauth.NewStore(a.DB, a.Config.TableName,
+		gotoauth.WithTokenCipher(sec.TokenCipher),
+		gotoauth.WithSchedule(a.Config.Schedule),
+		gotoauth.WithStoreClock(a.now))
+	client := &gotoauth.Client{
+		ClientID:     a.Config.ClientID,
+		ClientSecret: sec.ClientSecret,
+		RedirectURL:  a.Config.RedirectURI,
+		Endpoint:     a.Config.Endpoint,
+		HTTPClient:   a.HTTPClient,
+		Now:          a.now,
+	}
+	return sec, store, client, nil
+}

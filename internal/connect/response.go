@@ -1,0 +1,67 @@
+package connect
+
+import (
+	"bytes"
+	"html/template"
+	"net/http"
+	"net/url"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// Request and Response are the API Gateway HTTP API (payload 2.0) events.
+type (
+	Request  = events.APIGatewayV2HTTPRequest
+	Response = events.APIGatewayV2HTTPResponse
+)
+
+// securityHeaders go on every answer: nothing here may be cached, leak the
+// URL (with its code or signature) to another site, or be framed.
+func securityHeaders() map[string]string {
+	return map[string]string{
+		"Cache-Control":           "no-store",
+		"Pragma":                  "no-cache",
+		"Referrer-Policy":         "no-referrer",
+		"X-Content-Type-Options":  "nosniff",
+		"X-Frame-Options":         "DENY",
+		"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+	}
+}
+
+// redirect answers 302 to location.
+func redirect(location string, cookies ...string) Response {
+	h := securityHeaders()
+	h["Location"] = location
+	return Response{StatusCode: http.StatusFound, Headers: h, Cookies: cookies}
+}
+
+// page answers status with a small HTML page.
+func page(status int, title, message string, cookies ...string) Response {
+	var b bytes.Buffer
+	_ = pageTemplate.Execute(&b, struct{ Title, Message string }{title, message})
+	h := securityHeaders()
+	h["Content-Type"] = "text/html; charset=utf-8"
+	return Response{StatusCode: status, Headers: h, Body: b.String(), Cookies: cookies}
+}
+
+var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:34rem;margin:4rem auto;padding:0 1rem;color:#1d1d1f;line-height:1.5}h1{font-size:1.4rem}</style>
+</head><body><h1 id="title">{{.Title}}</h1><p id="message">{{.Message}}</p></body></html>
+`))
+
+// withQuery returns rawURL with params added to its query (existing ones
+// kept).
+func withQuery(rawURL string, params url.Values) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return rawURL
+	}
+	q := u.Query()
+	for k, vs := range params {
+		q[k] = vs
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}

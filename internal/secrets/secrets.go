@@ -1,0 +1,152 @@
+// Package secrets loads the connector's secrets: the GoTo client secret, the
+// connect-link signing key and the token encryption keys, from AWS Secrets
+// Manager (cached across warm invocations) or, for local development only,
+// from the environment.
+package secrets
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
+)
+
+// Secrets are the values the functions need and never log.
+type Secrets struct {
+	ClientSecret   string
+	LinkSigningKey []byte
+	// TokenCipher encrypts tokens at rest; nil when no keys are configured.
+	TokenCipher *gotoauth.TokenCipher
+}
+
+// Source gives the current secrets.
+type Source interface {
+	Get(ctx context.Context) (*Secrets, error)
+}
+
+// document is the JSON held in the Secrets Manager secret.
+type document struct {
+	ClientSecret             string            `json:"client_secret"`
+	LinkSigningKey           string            `json:"link_signing_key"`
+	TokenEncryptionKeys      map[string]string `json:"token_encryption_keys"`
+	TokenEncryptionActiveKey string            `json:"token_encryption_active_key"`
+}
+
+// Parse checks a secret's JSON and builds Secrets from it. Errors name the
+// field at fault, never its value.
+func Parse(raw []byte) (*Secrets, error) {
+	var d document
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return nil, errors.New("the secret is not a JSON object with client_secret and link_signing_key")
+	}
+	return build(d)
+}
+
+func build(d document) (*Secrets, error) {
+	var errs []error
+	if d.ClientSecret == "" {
+		errs = append(errs, errors.New("client_secret is missing"))
+	}
+	if len(d.LinkSigningKey) < 16 {
+		errs = append(errs, errors.New("link_signing_key is missing or shorter than 16 characters"))
+	}
+	s := &Secrets{ClientSecret: d.ClientSecret, LinkSigningKey: []byte(d.LinkSigningKey)}
+	if len(d.TokenEncryptionKeys) > 0 || d.TokenEncryptionActiveKey != "" {
+		keys, err := gotoauth.ParseTokenKeys(d.TokenEncryptionKeys)
+		if err == nil {
+			s.TokenCipher, err = gotoauth.NewTokenCipher(keys, d.TokenEncryptionActiveKey)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return s, nil
+}
+
+// Static is a Source of fixed secrets: local development and tests.
+type Static struct{ S *Secrets }
+
+// Get returns the fixed secrets.
+func (s Static) Get(context.Context) (*Secrets, error) { return s.S, nil }
+
+// FromValues builds fixed secrets from the local-only variables
+// GOTO_CLIENT_SECRET and GOTO_LINK_SIGNING_KEY.
+func FromValues(clientSecret, linkSigningKey string) (Static, error) {
+	s, err := build(document{ClientSecret: clientSecret, LinkSigningKey: linkSigningKey})
+	if err != nil {
+		return Static{}, fmt.Errorf("local secrets (GOTO_CLIENT_SECRET, GOTO_LINK_SIGNING_KEY): %w", err)
+	}
+	return Static{S: s}, nil
+}
+
+// GetSecretValueAPI is the part of the Secrets Manager client used here.
+type GetSecretValueAPI interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// DefaultTTL is how long Manager keeps secrets before reading them again,
+// so that a rotated secret reaches warm functions.
+const DefaultTTL = 5 * time.Minute
+
+// Manager reads the secret from Secrets Manager and keeps it for TTL. When a
+// refresh fails, it keeps serving the last good value for up to an hour more,
+// so that a Secrets Manager hiccup does not fail a customer's connect flow.
+type Manager struct {
+	Client   GetSecretValueAPI
+	SecretID string
+	TTL      time.Duration
+	Now      func() time.Time
+
+	mu      sync.Mutex
+	cached  *Secrets
+	fetched time.Time
+}
+
+// Get returns the secrets, from the cache while they are fresh.
+func (m *Manager) Get(ctx context.Context) (*Secrets, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := time.Now()
+	if m.Now != nil {
+		now = m.Now()
+	}
+	ttl := m.TTL
+	if ttl <= 0 {
+		ttl = DefaultTTL
+	}
+	if m.cached != nil && now.Sub(m.fetched) < ttl {
+		return m.cached, nil
+	}
+	s, err := m.fetch(ctx)
+	if err != nil {
+		if m.cached != nil && now.Sub(m.fetched) < ttl+time.Hour {
+			return m.cached, nil
+		}
+		return nil, err
+	}
+	m.cached, m.fetched = s, now
+	return s, nil
+}
+
+func (m *Manager) fetch(ctx context.Context) (*Secrets, error) {
+	out, err := m.Client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &m.SecretID})
+	if err != nil {
+		return nil, fmt.Errorf("reading secret %s: %w", m.SecretID, err)
+	}
+	if out.SecretString == nil {
+		return nil, fmt.Errorf("secret %s has no SecretString (binary secrets are not supported)", m.SecretID)
+	}
+	s, err := Parse([]byte(*out.SecretString))
+	if err != nil {
+		return nil, fmt.Errorf("secret %s: %w", m.SecretID, err)
+	}
+	return s, nil
+}

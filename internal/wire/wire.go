@@ -1,0 +1,92 @@
+// Package wire builds the connector's parts from the environment at cold
+// start: configuration, AWS clients, the secrets source and the logger. The
+// Lambda mains call it and start; nothing here changes after start.
+package wire
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/gotoconnector/gotoconnector/internal/config"
+	"github.com/gotoconnector/gotoconnector/internal/connect"
+	"github.com/gotoconnector/gotoconnector/internal/secrets"
+)
+
+// Parts are what every function needs.
+type Parts struct {
+	Config     *config.Config
+	DB         *dynamodb.Client
+	Secrets    secrets.Source
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+}
+
+// Logger returns the JSON logger the functions write to stdout (CloudWatch).
+func Logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// FromEnv reads the configuration through getenv and builds the AWS clients
+// with the SDK's own environment (AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB,
+// AWS_ENDPOINT_URL_SECRETS_MANAGER, ...).
+func FromEnv(ctx context.Context, getenv func(string) string) (*Parts, error) {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("AWS configuration: %w", err)
+	}
+	p := &Parts{
+		Config: cfg,
+		DB:     dynamodb.NewFromConfig(awsCfg),
+		HTTPClient: &http.Client{
+			Transport: &http.Transport{
+				Proxy:               http.ProxyFromEnvironment,
+				MaxIdleConnsPerHost: 64,
+				IdleConnTimeout:     90 * time.Second,
+				TLSHandshakeTimeout: 5 * time.Second,
+			},
+		},
+		Logger: Logger(),
+	}
+	if cfg.SecretID != "" {
+		p.Secrets = &secrets.Manager{Client: secretsmanager.NewFromConfig(awsCfg), SecretID: cfg.SecretID}
+	} else {
+		p.Logger.Warn("GOTO_SECRET_ID is unset: using GOTO_CLIENT_SECRET and GOTO_LINK_SIGNING_KEY from the environment (local development only)")
+		src, err := secrets.FromValues(cfg.ClientSecret, cfg.LinkSigningKey)
+		if err != nil {
+			return nil, err
+		}
+		p.Secrets = src
+	}
+	return p, nil
+}
+
+// ConnectApp returns the authorize and callback handlers' App.
+func (p *Parts) ConnectApp() *connect.App {
+	return &connect.App{
+		Config:     p.Config,
+		Secrets:    p.Secrets,
+		DB:         p.DB,
+		HTTPClient: p.HTTPClient,
+		Logger:     p.Logger,
+	}
+}
+
+// Fatal reports a cold-start failure and exits; Lambda shows it as an init
+// error with this message.
+func Fatal(err error) {
+	Logger().Error("cannot start", "error", err.Error())
+	fmt.Fprintln(os.Stderr, err)
+	os.Exit(1)
+}

@@ -1,0 +1,281 @@
+package gotoauth
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultTimeout bounds every token request when Client.Timeout is zero.
+const DefaultTimeout = 10 * time.Second
+
+// maxTokenResponse caps how much of a token answer is read. GoTo's tokens
+// are large (several KB), so the cap is generous.
+const maxTokenResponse = 1 << 20
+
+// Client talks to GoTo's authorization server for one OAuth client.
+// It is safe for concurrent use.
+type Client struct {
+	// ClientID and ClientSecret identify the OAuth client registered at GoTo.
+	ClientID     string
+	ClientSecret string
+	// RedirectURL is the redirect URI registered on the OAuth client: the
+	// connector's public /callback URL. It is sent byte-identical in the
+	// authorization request and the code exchange.
+	RedirectURL string
+	// Endpoint is GoTo's authorization server; zero means CurrentEndpoint.
+	Endpoint Endpoint
+	// Scopes, when set, are requested in the authorization URL. GoTo grants
+	// only the scopes set on the OAuth client either way.
+	Scopes []string
+	// HTTPClient sends the token requests; nil means http.DefaultClient.
+	HTTPClient *http.Client
+	// Timeout bounds each token request; zero means DefaultTimeout.
+	Timeout time.Duration
+	// Now returns the current time, for token expiries; nil means time.Now.
+	Now func() time.Time
+}
+
+// AuthCodeOption adds parameters to an authorization URL.
+type AuthCodeOption func(url.Values)
+
+// S256ChallengeOption sends the S256 PKCE challenge of verifier. Pass the
+// same verifier to Exchange.
+func S256ChallengeOption(verifier string) AuthCodeOption {
+	return func(v url.Values) {
+		v.Set("code_challenge", S256Challenge(verifier))
+		v.Set("code_challenge_method", "S256")
+	}
+}
+
+// AuthCodeURL returns the URL of GoTo's consent page for state.
+func (c *Client) AuthCodeURL(state string, opts ...AuthCodeOption) string {
+	v := url.Values{
+		"client_id":     {c.ClientID},
+		"response_type": {"code"},
+		"redirect_uri":  {c.RedirectURL},
+	}
+	if state != "" {
+		v.Set("state", state)
+	}
+	if len(c.Scopes) > 0 {
+		v.Set("scope", strings.Join(c.Scopes, " "))
+	}
+	for _, o := range opts {
+		o(v)
+	}
+	authURL := c.endpoint().AuthURL
+	sep := "?"
+	if strings.Contains(authURL, "?") {
+		sep = "&"
+	}
+	return authURL + sep + v.Encode()
+}
+
+// Exchange trades an authorization code for a token. verifier is the PKCE
+// code verifier, or "" when no challenge was sent.
+//
+// The request is sent exactly once: a code works only once, so an exchange
+// that failed after it may have reached GoTo must not be repeated.
+func (c *Client) Exchange(ctx context.Context, code, verifier string) (*Token, error) {
+	form := url.Values{
+		"grant_type":   {"authorization_code"},
+		"code":         {code},
+		"redirect_uri": {c.RedirectURL},
+	}
+	if verifier != "" {
+		form.Set("code_verifier", verifier)
+	}
+	return c.tokenRequest(ctx, form)
+}
+
+// Refresh trades a refresh token for a new token. When the answer carries no
+// refresh token, the old one stays valid: keep it.
+func (c *Client) Refresh(ctx context.Context, refreshToken string) (*Token, error) {
+	return c.tokenRequest(ctx, url.Values{
+		"grant_type":    {"refresh_token"},
+		"refresh_token": {refreshToken},
+	})
+}
+
+// BasicAuth returns the Authorization header value GoTo documents: "Basic "
+// and the base64 of the raw "clientID:clientSecret", with neither part
+// form-encoded first.
+func BasicAuth(clientID, clientSecret string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(clientID+":"+clientSecret))
+}
+
+func (c *Client) endpoint() Endpoint {
+	if c.Endpoint == (Endpoint{}) {
+		return CurrentEndpoint
+	}
+	return c.Endpoint
+}
+
+func (c *Client) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// tokenRequest posts form to the token endpoint and turns the answer into a
+// Token or one of this package's typed errors.
+func (c *Client) tokenRequest(ctx context.Context, form url.Values) (*Token, error) {
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint().TokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", BasicAuth(c.ClientID, c.ClientSecret))
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+
+	hc := c.HTTPClient
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, transportError(ctx, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenResponse))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, &TimeoutError{Err: errors.New("answer cut off by the timeout")}
+		}
+		return nil, &UnreadableResponseError{StatusCode: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Reason: "body cut off: " + redactURL(err).Error()}
+	}
+	return c.parseAnswer(resp, body)
+}
+
+// parseAnswer maps a token endpoint answer to a Token or a typed error.
+func (c *Client) parseAnswer(resp *http.Response, body []byte) (*Token, error) {
+	status, ctype := resp.StatusCode, resp.Header.Get("Content-Type")
+	unreadable := func(reason string) error {
+		return &UnreadableResponseError{StatusCode: status, ContentType: ctype, Reason: reason}
+	}
+
+	if status == http.StatusTooManyRequests {
+		return nil, &RateLimitError{RetryAfter: retryAfter(resp.Header.Get("Retry-After"), c.now())}
+	}
+
+	// Error bodies: an OAuth error code, or a bare message.
+	var e struct {
+		Error       any    `json:"error"`
+		Description string `json:"error_description"`
+		Message     string `json:"message"`
+	}
+	jsonErr := json.Unmarshal(body, &e)
+	if status != http.StatusOK || (jsonErr == nil && e.Error != nil) {
+		if code, ok := e.Error.(string); jsonErr == nil && ok && code != "" {
+			if status >= 500 && !isOAuthServerCode(code) {
+				return nil, &ServerError{StatusCode: status}
+			}
+			return nil, &OAuthError{StatusCode: status, Code: code, Description: e.Description}
+		}
+		if status >= 500 {
+			return nil, &ServerError{StatusCode: status}
+		}
+		if jsonErr == nil && e.Message != "" {
+			return nil, &EndpointGoneError{StatusCode: status, Message: truncate(e.Message, 200)}
+		}
+		return nil, unreadable(describeBody(body, ctype))
+	}
+
+	if len(body) == 0 {
+		return nil, unreadable("empty body")
+	}
+	if mt, _, _ := mime.ParseMediaType(ctype); mt == "text/html" {
+		return nil, unreadable("HTML instead of JSON")
+	}
+	tok, err := parseToken(body, c.now())
+	if err != nil {
+		return nil, unreadable(describeBody(body, ctype) + ": " + err.Error())
+	}
+	return tok, nil
+}
+
+// isOAuthServerCode reports whether a 5xx carries an OAuth code of its own
+// that says more than the status does.
+func isOAuthServerCode(code string) bool {
+	return code == "temporarily_unavailable" || code == "server_error"
+}
+
+// describeBody says what is wrong with a body without quoting it: bodies
+// may echo secrets.
+func describeBody(body []byte, ctype string) string {
+	trimmed := strings.TrimSpace(string(body))
+	mt, _, _ := mime.ParseMediaType(ctype)
+	switch {
+	case len(trimmed) == 0:
+		return "empty body"
+	case mt == "text/html" || strings.HasPrefix(strings.ToLower(trimmed), "<!doctype") || strings.HasPrefix(trimmed, "<"):
+		return "HTML instead of JSON"
+	case !json.Valid(body):
+		return "malformed or truncated JSON (" + strconv.Itoa(len(body)) + " bytes)"
+	default:
+		return "JSON without the expected fields"
+	}
+}
+
+// transportError maps an error from http.Client.Do, stripping the request
+// URL's query (never secret here, but kept out on principle).
+func transportError(ctx context.Context, err error) error {
+	var ne net.Error
+	if ctx.Err() == context.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return &TimeoutError{Err: redactURL(err)}
+	}
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	return &NetworkError{Err: redactURL(err)}
+}
+
+// redactURL returns the inner error of a *url.Error, so that no URL ends up
+// in messages.
+func redactURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// retryAfter parses a Retry-After header: delay seconds or an HTTP date.
+func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

@@ -1,0 +1,111 @@
+package gotoauth
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// encPrefix marks an encrypted token attribute: enc:v1:<key id>:<data>.
+const encPrefix = "enc:v1:"
+
+// TokenCipher encrypts the access and refresh tokens at rest with
+// AES-256-GCM, under keys named by id, with the connection id as additional
+// data (so a token copied to another connection's item does not decrypt).
+// Stored values look like enc:v1:<key id>:<base64url(nonce || ciphertext)>.
+//
+// Old keys stay listed to decrypt what they encrypted; new writes use the
+// active key. A TokenCipher is safe for concurrent use.
+type TokenCipher struct {
+	active string
+	aeads  map[string]cipher.AEAD
+}
+
+// NewTokenCipher builds a cipher from keys (key id to 32-byte key) and the
+// id of the key that encrypts new writes.
+func NewTokenCipher(keys map[string][]byte, active string) (*TokenCipher, error) {
+	if _, ok := keys[active]; !ok {
+		return nil, fmt.Errorf("gotoauth: the active token encryption key %q is not among the keys", active)
+	}
+	c := &TokenCipher{active: active, aeads: map[string]cipher.AEAD{}}
+	for id, key := range keys {
+		if id == "" || strings.Contains(id, ":") {
+			return nil, fmt.Errorf("gotoauth: token encryption key id %q must be non-empty and without ':'", id)
+		}
+		if len(key) != 32 {
+			return nil, fmt.Errorf("gotoauth: token encryption key %q is %d bytes, want 32 (AES-256)", id, len(key))
+		}
+		block, err := aes.NewCipher(key)
+		if err != nil {
+			return nil, err
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, err
+		}
+		c.aeads[id] = aead
+	}
+	return c, nil
+}
+
+// ParseTokenKeys decodes keys given as base64 (standard or URL alphabet,
+// padded or not), as they are held in the Secrets Manager secret.
+func ParseTokenKeys(encoded map[string]string) (map[string][]byte, error) {
+	keys := make(map[string][]byte, len(encoded))
+	for id, s := range encoded {
+		var key []byte
+		var err error
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+			if key, err = enc.DecodeString(s); err == nil {
+				break
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("gotoauth: token encryption key %q is not base64", id)
+		}
+		keys[id] = key
+	}
+	return keys, nil
+}
+
+// Encrypt seals a token for the connection connectionID.
+func (c *TokenCipher) Encrypt(token, connectionID string) string {
+	aead := c.aeads[c.active]
+	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(token)+aead.Overhead())
+	_, _ = rand.Read(nonce)
+	sealed := aead.Seal(nonce, nonce, []byte(token), []byte(connectionID))
+	return encPrefix + c.active + ":" + base64.RawURLEncoding.EncodeToString(sealed)
+}
+
+// Decrypt opens a value written by Encrypt for the same connection. A value
+// without the enc:v1: prefix is returned as it is (a plain token).
+func (c *TokenCipher) Decrypt(value, connectionID string) (string, error) {
+	if !strings.HasPrefix(value, encPrefix) {
+		return value, nil
+	}
+	if c == nil {
+		return "", errors.New("gotoauth: the stored token is encrypted but no token encryption keys are configured")
+	}
+	rest := strings.TrimPrefix(value, encPrefix)
+	id, data, ok := strings.Cut(rest, ":")
+	if !ok {
+		return "", errors.New("gotoauth: malformed encrypted token")
+	}
+	aead, ok := c.aeads[id]
+	if !ok {
+		return "", fmt.Errorf("gotoauth: the stored token was encrypted with key %q, which is not configured", id)
+	}
+	sealed, err := base64.RawURLEncoding.DecodeString(data)
+	if err != nil || len(sealed) < aead.NonceSize()+aead.Overhead() {
+		return "", errors.New("gotoauth: malformed encrypted token")
+	}
+	plain, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], []byte(connectionID))
+	if err != nil {
+		return "", fmt.Errorf("gotoauth: the stored token does not decrypt with key %q for this connection", id)
+	}
+	return string(plain), nil
+}

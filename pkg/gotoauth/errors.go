@@ -1,0 +1,203 @@
+package gotoauth
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// OAuthError is an OAuth 2.0 error answer from the token endpoint: a JSON
+// body with an "error" code such as invalid_grant or invalid_client.
+type OAuthError struct {
+	StatusCode  int
+	Code        string
+	Description string
+}
+
+func (e *OAuthError) Error() string {
+	if e.Description != "" {
+		return fmt.Sprintf("gotoauth: token endpoint answered %d %s: %s", e.StatusCode, e.Code, e.Description)
+	}
+	return fmt.Sprintf("gotoauth: token endpoint answered %d %s", e.StatusCode, e.Code)
+}
+
+// EndpointGoneError is the answer of a decommissioned endpoint: a JSON body
+// with a "message" and no OAuth error code, as the legacy api.getgo.com host
+// gives after its shutdown. It means the connector is configured with the
+// wrong endpoint, not that the connection is dead.
+type EndpointGoneError struct {
+	StatusCode int
+	Message    string
+}
+
+func (e *EndpointGoneError) Error() string {
+	return fmt.Sprintf("gotoauth: token endpoint answered %d without an OAuth error: %q (is GOTO_TOKEN_URL a decommissioned endpoint?)", e.StatusCode, e.Message)
+}
+
+// RateLimitError is a 429 answer. RetryAfter is GoTo's Retry-After, or zero
+// when it sent none.
+type RateLimitError struct {
+	RetryAfter time.Duration
+}
+
+func (e *RateLimitError) Error() string {
+	if e.RetryAfter > 0 {
+		return fmt.Sprintf("gotoauth: token endpoint rate limit (429), retry after %s", e.RetryAfter)
+	}
+	return "gotoauth: token endpoint rate limit (429)"
+}
+
+// ServerError is a 5xx answer that carries no OAuth error.
+type ServerError struct {
+	StatusCode int
+}
+
+func (e *ServerError) Error() string {
+	return fmt.Sprintf("gotoauth: token endpoint failed with %d", e.StatusCode)
+}
+
+// UnreadableResponseError is an answer that is not the JSON a token endpoint
+// must send: HTML, an empty body, truncated or malformed JSON, or a token
+// without an access_token.
+type UnreadableResponseError struct {
+	StatusCode  int
+	ContentType string
+	Reason      string
+}
+
+func (e *UnreadableResponseError) Error() string {
+	return fmt.Sprintf("gotoauth: unreadable token endpoint answer (%d, %q): %s", e.StatusCode, e.ContentType, e.Reason)
+}
+
+// TimeoutError is a token request that got no answer in time. For a code
+// exchange the code may or may not have been used: never send it again.
+type TimeoutError struct {
+	Err error
+}
+
+func (e *TimeoutError) Error() string { return "gotoauth: token endpoint did not answer in time: " + e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *TimeoutError) Unwrap() error { return e.Err }
+
+// NetworkError is a token request that failed before an answer arrived, for
+// a reason other than a timeout (connection refused, DNS, TLS).
+type NetworkError struct {
+	Err error
+}
+
+func (e *NetworkError) Error() string { return "gotoauth: token endpoint unreachable: " + e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *NetworkError) Unwrap() error { return e.Err }
+
+// Class sorts a failed token request by what the caller should do about it.
+type Class int
+
+const (
+	// Transient failures (timeouts, 5xx, 429, unreachable, unreadable
+	// answers) leave everything as it was: try again later.
+	Transient Class = iota
+	// Permanent failures (invalid_grant and the like) mean the grant is
+	// dead: the customer must connect again.
+	Permanent
+	// Configuration failures (invalid_client, a decommissioned endpoint)
+	// are the operator's to fix; the customer's grant is probably fine.
+	Configuration
+)
+
+func (c Class) String() string {
+	switch c {
+	case Permanent:
+		return "permanent"
+	case Configuration:
+		return "configuration"
+	default:
+		return "transient"
+	}
+}
+
+// Classify tells what a failed Exchange or Refresh means. Errors that are not
+// from this package count as transient.
+func Classify(err error) Class {
+	var oe *OAuthError
+	var gone *EndpointGoneError
+	switch {
+	case errors.As(err, &gone):
+		return Configuration
+	case errors.As(err, &oe):
+		switch oe.Code {
+		case "invalid_grant", "invalid_scope", "access_denied":
+			return Permanent
+		case "temporarily_unavailable", "server_error", "slow_down":
+			return Transient
+		default:
+			// invalid_client, unauthorized_client, unsupported_grant_type,
+			// invalid_request and codes nobody documented: keep the grant,
+			// and let an operator look.
+			return Configuration
+		}
+	default:
+		return Transient
+	}
+}
+
+// IsPermanent reports whether err means the customer must connect again.
+func IsPermanent(err error) bool { return err != nil && Classify(err) == Permanent }
+
+// IsTransient reports whether err may go away by itself, so that trying again
+// later is right.
+func IsTransient(err error) bool { return err != nil && Classify(err) == Transient }
+
+// ErrorCode is a short, secret-free code for err, fit for logs, metrics and
+// the status a browser is sent back with: the OAuth error code, or one of
+// rate_limited, server_error, timeout, unreachable, unreadable_response,
+// endpoint_gone, or unknown.
+func ErrorCode(err error) string {
+	var (
+		oe   *OAuthError
+		gone *EndpointGoneError
+		rl   *RateLimitError
+		se   *ServerError
+		ur   *UnreadableResponseError
+		te   *TimeoutError
+		ne   *NetworkError
+	)
+	switch {
+	case errors.As(err, &oe):
+		return safeCode(oe.Code)
+	case errors.As(err, &gone):
+		return "endpoint_gone"
+	case errors.As(err, &rl):
+		return "rate_limited"
+	case errors.As(err, &se):
+		return "server_error"
+	case errors.As(err, &ur):
+		return "unreadable_response"
+	case errors.As(err, &te):
+		return "timeout"
+	case errors.As(err, &ne):
+		return "unreachable"
+	default:
+		return "unknown"
+	}
+}
+
+// safeCode keeps an error code only when it looks like one (lower-case
+// letters, digits and underscores, at most 64), so that nothing a provider
+// or an attacker sends ends up verbatim in a URL, a page or a log.
+func safeCode(code string) string {
+	if code == "" || len(code) > 64 {
+		return "unknown"
+	}
+	for _, r := range code {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-') {
+			return "unknown"
+		}
+	}
+	return code
+}
+
+// SafeErrorCode returns code if it has the form of an OAuth error code, or
+// "unknown". Use it before echoing an error code from a redirect.
+func SafeErrorCode(code string) string { return safeCode(code) }

@@ -1,0 +1,159 @@
+package gotoauth
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// A connect link sends a SaaS customer's browser to the connector's
+// GET /authorize with these query parameters:
+//
+//	connection_id  the SaaS's own id for the connection
+//	return_to      where the browser goes when the flow ends (optional)
+//	expires        Unix seconds after which the link is refused
+//	signature      base64url, no padding, of HMAC-SHA256(key, canonical)
+//
+// canonical is connection_id, expires and (when not empty) return_to
+// encoded as url.Values.Encode does: keys sorted, values query-escaped,
+// joined with '&'. Other query parameters are neither signed nor used.
+type Link struct {
+	ConnectionID string
+	ReturnTo     string
+	Expires      time.Time
+}
+
+// Errors of VerifyLink. A malformed link is the caller's mistake (400); a
+// bad signature or an expired link is refused (403).
+var (
+	ErrLinkMalformed = errors.New("gotoauth: malformed connect link")
+	ErrLinkSignature = errors.New("gotoauth: connect link signature does not match")
+	ErrLinkExpired   = errors.New("gotoauth: connect link has expired")
+)
+
+// MaxConnectionIDLength is the longest connection id accepted.
+const MaxConnectionIDLength = 128
+
+// ValidConnectionID reports whether id is 1 to 128 characters from
+// A-Z a-z 0-9 . _ : -.
+func ValidConnectionID(id string) bool {
+	if len(id) == 0 || len(id) > MaxConnectionIDLength {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == ':' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// CanonicalLink returns the string a connect link's signature covers.
+func CanonicalLink(l Link) string {
+	v := url.Values{
+		"connection_id": {l.ConnectionID},
+		"expires":       {strconv.FormatInt(l.Expires.Unix(), 10)},
+	}
+	if l.ReturnTo != "" {
+		v.Set("return_to", l.ReturnTo)
+	}
+	return v.Encode()
+}
+
+// LinkSignature returns the signature of a connect link under key.
+func LinkSignature(key []byte, l Link) string {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(CanonicalLink(l)))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// SignLink returns the connect link for l: authorizeURL (the connector's
+// public GET /authorize URL) with the signed query. It refuses a malformed
+// connection id and an empty key.
+func SignLink(authorizeURL string, key []byte, l Link) (string, error) {
+	if len(key) == 0 {
+		return "", errors.New("gotoauth: empty link signing key")
+	}
+	if !ValidConnectionID(l.ConnectionID) {
+		return "", fmt.Errorf("%w: connection_id must be 1 to %d characters from A-Z a-z 0-9 . _ : -", ErrLinkMalformed, MaxConnectionIDLength)
+	}
+	u, err := url.Parse(authorizeURL)
+	if err != nil || !u.IsAbs() {
+		return "", fmt.Errorf("gotoauth: authorize URL %q is not an absolute URL", authorizeURL)
+	}
+	q := u.Query()
+	q.Set("connection_id", l.ConnectionID)
+	q.Set("expires", strconv.FormatInt(l.Expires.Unix(), 10))
+	if l.ReturnTo != "" {
+		q.Set("return_to", l.ReturnTo)
+	}
+	q.Set("signature", LinkSignature(key, l))
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// VerifyLink checks a connect link's query at time now and returns what it
+// carries. The error wraps ErrLinkMalformed, ErrLinkSignature or
+// ErrLinkExpired, and says which parameter is wrong; it never contains the
+// signature or the key.
+func VerifyLink(query url.Values, key []byte, now time.Time) (Link, error) {
+	single := func(name string, required bool) (string, error) {
+		vals := query[name]
+		switch {
+		case len(vals) > 1:
+			return "", fmt.Errorf("%w: %s is given more than once", ErrLinkMalformed, name)
+		case len(vals) == 0 || vals[0] == "":
+			if required {
+				return "", fmt.Errorf("%w: %s is missing", ErrLinkMalformed, name)
+			}
+			return "", nil
+		}
+		return vals[0], nil
+	}
+	var l Link
+	id, err := single("connection_id", true)
+	if err != nil {
+		return l, err
+	}
+	if !ValidConnectionID(id) {
+		return l, fmt.Errorf("%w: connection_id must be 1 to %d characters from A-Z a-z 0-9 . _ : -", ErrLinkMalformed, MaxConnectionIDLength)
+	}
+	returnTo, err := single("return_to", false)
+	if err != nil {
+		return l, err
+	}
+	exp, err := single("expires", true)
+	if err != nil {
+		return l, err
+	}
+	secs, err := strconv.ParseInt(exp, 10, 64)
+	if err != nil || secs <= 0 || strings.HasPrefix(exp, "+") {
+		return l, fmt.Errorf("%w: expires must be Unix seconds", ErrLinkMalformed)
+	}
+	sig, err := single("signature", true)
+	if err != nil {
+		return l, err
+	}
+	got, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || len(got) != sha256.Size {
+		return l, fmt.Errorf("%w: signature is not base64url HMAC-SHA256", ErrLinkMalformed)
+	}
+	l = Link{ConnectionID: id, ReturnTo: returnTo, Expires: time.Unix(secs, 0)}
+	if len(key) == 0 {
+		return Link{}, ErrLinkSignature
+	}
+	want, _ := base64.RawURLEncoding.DecodeString(LinkSignature(key, l))
+	if !hmac.Equal(got, want) {
+		return Link{}, ErrLinkSignature
+	}
+	if !now.Before(l.Expires) {
+		return Link{}, ErrLinkExpired
+	}
+	return l, nil
+}

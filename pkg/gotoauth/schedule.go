@@ -1,0 +1,64 @@
+package gotoauth
+
+import "time"
+
+// Schedule decides when a connection is refreshed next. Its zero value uses
+// the defaults of the connector's configuration.
+type Schedule struct {
+	// Interval is the longest time between two refreshes (REFRESH_INTERVAL,
+	// default 24h).
+	Interval time.Duration
+	// AccessTokenAhead, when positive, also refreshes this long before the
+	// access token expires (ACCESS_TOKEN_REFRESH_AHEAD, default off).
+	AccessTokenAhead time.Duration
+	// RefreshTokenLifetime is a refresh token's life from issue
+	// (REFRESH_TOKEN_LIFETIME, default 720h, GoTo's 30 days).
+	RefreshTokenLifetime time.Duration
+}
+
+// Defaults of Schedule's fields.
+const (
+	DefaultRefreshInterval      = 24 * time.Hour
+	DefaultRefreshTokenLifetime = 30 * 24 * time.Hour
+)
+
+func (s Schedule) interval() time.Duration {
+	if s.Interval > 0 {
+		return s.Interval
+	}
+	return DefaultRefreshInterval
+}
+
+func (s Schedule) lifetime() time.Duration {
+	if s.RefreshTokenLifetime > 0 {
+		return s.RefreshTokenLifetime
+	}
+	return DefaultRefreshTokenLifetime
+}
+
+// RefreshTokenExpiry is when a refresh token issued at issued expires.
+func (s Schedule) RefreshTokenExpiry(issued time.Time) time.Time {
+	return issued.Add(s.lifetime())
+}
+
+// Next returns when a connection whose tokens were written at now should be
+// refreshed: after Interval at the latest, AccessTokenAhead before the access
+// token expires when that is on, and in any case while a tenth of the refresh
+// token's life is still left, so that failures have time to be retried.
+func (s Schedule) Next(now, accessExpiry, refreshExpiry time.Time) time.Time {
+	next := now.Add(s.interval())
+	if s.AccessTokenAhead > 0 && !accessExpiry.IsZero() {
+		if t := accessExpiry.Add(-s.AccessTokenAhead); t.Before(next) {
+			next = t
+		}
+	}
+	if !refreshExpiry.IsZero() {
+		if t := refreshExpiry.Add(-s.lifetime() / 10); t.Before(next) {
+			next = t
+		}
+	}
+	if next.Before(now) {
+		next = now
+	}
+	return next
+}

@@ -1,0 +1,328 @@
+package gotoauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// DynamoDB is the part of *dynamodb.Client the store uses.
+type DynamoDB interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+}
+
+// Status is the state of a connection.
+type Status string
+
+// Connection states.
+const (
+	// StatusActive: the tokens work, or are expected to.
+	StatusActive Status = "active"
+	// StatusReauthRequired: GoTo refused the refresh token for good; the
+	// customer must connect again.
+	StatusReauthRequired Status = "reauth_required"
+)
+
+// Store errors.
+var (
+	// ErrNotFound: no connection has that id.
+	ErrNotFound = errors.New("gotoauth: connection not found")
+	// ErrReauthRequired: the connection needs the customer to connect
+	// again; errors.Is matches it on the error of TokenSource.AccessToken.
+	ErrReauthRequired = errors.New("gotoauth: connection needs to be connected again")
+)
+
+// DueShards is how many partitions of the due index the connections are
+// spread over, so that a sweep of millions reads them in parallel and no
+// single partition caps it.
+const DueShards = 32
+
+// Connection is a stored GoTo connection. Tokens are decrypted.
+type Connection struct {
+	ConnectionID string
+	Status       Status
+
+	AccessToken           string
+	RefreshToken          string
+	AccessTokenExpiresAt  time.Time
+	RefreshTokenExpiresAt time.Time
+	ConnectedAt           time.Time
+	RefreshedAt           time.Time
+
+	// GoTo identity fields, as they arrived.
+	AccountKey   string
+	OrganizerKey string
+	Email        string
+	Principal    string
+	FirstName    string
+	LastName     string
+	AccountType  string
+	Scope        string
+
+	// NextRefreshAt is when the scheduled refresh picks the connection up
+	// (zero once it needs re-authorization).
+	NextRefreshAt time.Time
+	// ReauthReason is GoTo's error code when Status is reauth_required.
+	ReauthReason string
+	// FailureCount counts transient refresh failures since the last success.
+	FailureCount int
+	// LastError is the code of the last failed refresh, if any.
+	LastError string
+	// Version grows by one with every write of new tokens.
+	Version int64
+
+	leaseOwner     string
+	leaseExpiresAt time.Time
+}
+
+// Account names the GoTo account for people (email, principal or key).
+func (c *Connection) Account() string {
+	for _, s := range []string{c.Email, c.Principal, c.OrganizerKey, c.AccountKey} {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// Store keeps connections (and the connector's internal items) in one
+// DynamoDB table with the string partition key pk. It is safe for
+// concurrent use.
+type Store struct {
+	db       DynamoDB
+	table    string
+	cipher   *TokenCipher
+	schedule Schedule
+	now      func() time.Time
+}
+
+// StoreOption configures a Store.
+type StoreOption func(*Store)
+
+// WithTokenCipher encrypts tokens at rest (and decrypts them on read).
+func WithTokenCipher(c *TokenCipher) StoreOption { return func(s *Store) { s.cipher = c } }
+
+// WithSchedule sets when connections are refreshed; the zero Schedule uses
+// the defaults.
+func WithSchedule(sch Schedule) StoreOption { return func(s *Store) { s.schedule = sch } }
+
+// WithStoreClock sets the store's clock (tests); the default is time.Now.
+func WithStoreClock(now func() time.Time) StoreOption { return func(s *Store) { s.now = now } }
+
+// NewStore returns a store on table, through db (usually a *dynamodb.Client).
+func NewStore(db DynamoDB, table string, opts ...StoreOption) *Store {
+	s := &Store{db: db, table: table, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Schedule returns the refresh schedule the store writes with.
+func (s *Store) Schedule() Schedule { return s.schedule }
+
+func connKey(id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "conn#" + id}}
+}
+
+// dueShard spreads connections over the due index's partitions.
+func dueShard(id string) string {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return fmt.Sprintf("due#%02d", h.Sum32()%DueShards)
+}
+
+// Connection reads a connection (strongly consistent). It returns
+// ErrNotFound when there is none.
+func (s *Store) Connection(ctx context.Context, id string) (*Connection, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      &s.table,
+		Key:            connKey(id),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gotoauth: reading connection: %w", err)
+	}
+	if out.Item == nil {
+		return nil, ErrNotFound
+	}
+	return s.decode(out.Item)
+}
+
+// SaveConnection stores the token of a finished consent for connection id.
+// A new connection is created; an existing one (a reconnect) gets the new
+// tokens and identity in place of the old, becomes active again, and loses
+// any refresh lease, failure count and re-authorization reason, so that a
+// refresher still holding the old refresh token cannot overwrite it.
+func (s *Store) SaveConnection(ctx context.Context, id string, tok *Token) (*Connection, error) {
+	if tok.RefreshToken == "" {
+		return nil, errors.New("gotoauth: GoTo sent no refresh token with the code exchange")
+	}
+	now := s.now()
+	c := &Connection{
+		ConnectionID:          id,
+		Status:                StatusActive,
+		AccessToken:           tok.AccessToken,
+		RefreshToken:          tok.RefreshToken,
+		AccessTokenExpiresAt:  tok.Expiry,
+		RefreshTokenExpiresAt: s.schedule.RefreshTokenExpiry(now),
+		ConnectedAt:           now,
+		RefreshedAt:           now,
+		AccountKey:            tok.AccountKey,
+		OrganizerKey:          tok.OrganizerKey,
+		Email:                 tok.Email,
+		Principal:             tok.Principal,
+		FirstName:             tok.FirstName,
+		LastName:              tok.LastName,
+		AccountType:           tok.AccountType,
+		Scope:                 tok.Scope,
+	}
+	c.NextRefreshAt = s.schedule.Next(now, c.AccessTokenExpiresAt, c.RefreshTokenExpiresAt)
+
+	upd := expression.UpdateBuilder{}.
+		Set(expression.Name("connection_id"), expression.Value(id)).
+		Set(expression.Name("status"), expression.Value(string(StatusActive))).
+		Set(expression.Name("access_token"), expression.Value(s.seal(c.AccessToken, id))).
+		Set(expression.Name("refresh_token"), expression.Value(s.seal(c.RefreshToken, id))).
+		Set(expression.Name("access_token_expires_at"), expression.Value(unix(c.AccessTokenExpiresAt))).
+		Set(expression.Name("refresh_token_expires_at"), expression.Value(unix(c.RefreshTokenExpiresAt))).
+		Set(expression.Name("connected_at"), expression.Value(unix(now))).
+		Set(expression.Name("refreshed_at"), expression.Value(unix(now))).
+		Set(expression.Name("due_shard"), expression.Value(dueShard(id))).
+		Set(expression.Name("next_refresh_at"), expression.Value(unix(c.NextRefreshAt))).
+		Add(expression.Name("version"), expression.Value(1)).
+		Remove(expression.Name("lease_owner")).
+		Remove(expression.Name("lease_expires_at")).
+		Remove(expression.Name("reauth_reason")).
+		Remove(expression.Name("failure_count")).
+		Remove(expression.Name("last_error"))
+	for _, f := range []struct{ name, value string }{
+		{"account_key", c.AccountKey}, {"organizer_key", c.OrganizerKey}, {"email", c.Email},
+		{"principal", c.Principal}, {"first_name", c.FirstName}, {"last_name", c.LastName},
+		{"account_type", c.AccountType}, {"scope", c.Scope},
+	} {
+		// A field that did not arrive this time is removed, so a reconnect
+		// to another GoTo account leaves nothing of the previous one.
+		if f.value != "" {
+			upd = upd.Set(expression.Name(f.name), expression.Value(f.value))
+		} else {
+			upd = upd.Remove(expression.Name(f.name))
+		}
+	}
+	// A slower, older consent must not overwrite a newer one.
+	cond := expression.Or(
+		expression.AttributeNotExists(expression.Name("pk")),
+		expression.Or(
+			expression.AttributeNotExists(expression.Name("connected_at")),
+			expression.Name("connected_at").LessThanEqual(expression.Value(unix(now))),
+		),
+	)
+	expr, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       connKey(id),
+		UpdateExpression:          expr.Update(),
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ReturnValues:              types.ReturnValueUpdatedNew,
+	})
+	if err != nil {
+		if isConditionFailed(err) {
+			return nil, errors.New("gotoauth: a newer consent for this connection was stored meanwhile")
+		}
+		return nil, fmt.Errorf("gotoauth: storing connection: %w", err)
+	}
+	c.Version = numberAttr(out.Attributes, "version")
+	return c, nil
+}
+
+// seal encrypts a token when a cipher is configured.
+func (s *Store) seal(token, id string) string {
+	if s.cipher == nil {
+		return token
+	}
+	return s.cipher.Encrypt(token, id)
+}
+
+// decode turns a connection item into a Connection, decrypting its tokens.
+func (s *Store) decode(item map[string]types.AttributeValue) (*Connection, error) {
+	str := func(k string) string {
+		if v, ok := item[k].(*types.AttributeValueMemberS); ok {
+			return v.Value
+		}
+		return ""
+	}
+	tm := func(k string) time.Time {
+		if n := numberAttr(item, k); n != 0 {
+			return time.Unix(n, 0)
+		}
+		return time.Time{}
+	}
+	c := &Connection{
+		ConnectionID:          str("connection_id"),
+		Status:                Status(str("status")),
+		AccessTokenExpiresAt:  tm("access_token_expires_at"),
+		RefreshTokenExpiresAt: tm("refresh_token_expires_at"),
+		ConnectedAt:           tm("connected_at"),
+		RefreshedAt:           tm("refreshed_at"),
+		AccountKey:            str("account_key"),
+		OrganizerKey:          str("organizer_key"),
+		Email:                 str("email"),
+		Principal:             str("principal"),
+		FirstName:             str("first_name"),
+		LastName:              str("last_name"),
+		AccountType:           str("account_type"),
+		Scope:                 str("scope"),
+		NextRefreshAt:         tm("next_refresh_at"),
+		ReauthReason:          str("reauth_reason"),
+		FailureCount:          int(numberAttr(item, "failure_count")),
+		LastError:             str("last_error"),
+		Version:               numberAttr(item, "version"),
+		leaseOwner:            str("lease_owner"),
+		leaseExpiresAt:        tm("lease_expires_at"),
+	}
+	var err error
+	if c.AccessToken, err = s.cipher.Decrypt(str("access_token"), c.ConnectionID); err != nil {
+		return nil, err
+	}
+	if c.RefreshToken, err = s.cipher.Decrypt(str("refresh_token"), c.ConnectionID); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func numberAttr(item map[string]types.AttributeValue, k string) int64 {
+	if v, ok := item[k].(*types.AttributeValueMemberN); ok {
+		n, _ := strconv.ParseInt(v.Value, 10, 64)
+		return n
+	}
+	return 0
+}
+
+func unix(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
+
+func isConditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
+}

@@ -1,0 +1,106 @@
+package gotoauth
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Token is GoTo's answer to a code exchange or a refresh. Every field GoTo
+// documents is kept; none but AccessToken is required, because the legacy and
+// the current hosts send different sets (see GOTO-OAUTH.md).
+//
+// A Token holds secrets: never log it. Its String method prints no token.
+type Token struct {
+	// AccessToken authorizes API calls as "Authorization: Bearer ...".
+	AccessToken string
+	// TokenType is "Bearer" when GoTo sends it.
+	TokenType string
+	// RefreshToken is empty when the answer carried none; a caller then
+	// keeps the refresh token it already had.
+	RefreshToken string
+	// Expiry is when the access token expires, computed from expires_in
+	// (a number, or a string in older answers) at the time of the answer.
+	// It is zero when GoTo sent no expires_in.
+	Expiry time.Time
+
+	// Identity fields of the legacy host (may be blank or missing).
+	AccountKey   string
+	OrganizerKey string
+	AccountType  string
+	Email        string
+	FirstName    string
+	LastName     string
+	Version      string
+
+	// Fields of the current host.
+	Principal string
+	Scope     string
+
+	// Raw is every field of the JSON answer, including those above.
+	Raw map[string]any
+}
+
+// String describes the token without any secret in it.
+func (t *Token) String() string {
+	return fmt.Sprintf("gotoauth.Token{expiry: %s, account: %q, refresh token: %t}",
+		t.Expiry.UTC().Format(time.RFC3339), t.Account(), t.RefreshToken != "")
+}
+
+// Account names the GoTo account the token belongs to, for people: the
+// email or principal when GoTo sent one, else the account or organizer key.
+func (t *Token) Account() string {
+	for _, s := range []string{t.Email, t.Principal, t.OrganizerKey, t.AccountKey} {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// parseToken decodes a token endpoint answer. now is the time the answer
+// arrived, from which expires_in counts.
+func parseToken(body []byte, now time.Time) (*Token, error) {
+	var raw map[string]any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&raw); err != nil {
+		return nil, err
+	}
+	t := &Token{Raw: raw}
+	str := func(key string) string {
+		switch v := raw[key].(type) {
+		case string:
+			return v
+		case json.Number:
+			return v.String()
+		default:
+			return ""
+		}
+	}
+	t.AccessToken = str("access_token")
+	t.TokenType = str("token_type")
+	t.RefreshToken = str("refresh_token")
+	t.AccountKey = str("account_key")
+	t.OrganizerKey = str("organizer_key")
+	t.AccountType = str("account_type")
+	t.Email = str("email")
+	t.FirstName = str("firstName")
+	t.LastName = str("lastName")
+	t.Version = str("version")
+	t.Principal = str("principal")
+	t.Scope = str("scope")
+	if t.AccessToken == "" {
+		return nil, fmt.Errorf("no access_token in the answer")
+	}
+	if s := str("expires_in"); s != "" {
+		secs, err := strconv.ParseFloat(s, 64)
+		if err != nil || secs < 0 {
+			return nil, fmt.Errorf("expires_in is not a number of seconds")
+		}
+		t.Expiry = now.Add(time.Duration(secs * float64(time.Second)))
+	}
+	return t, nil
+}
