@@ -326,3 +326,7 @@ func isConditionFailed(err error) bool {
 	var ccf *types.ConditionalCheckFailedException
 	return errors.As(err, &ccf)
 }
+
+// Now is the store's clock: the time due connections and expiries are
+// judged by.
+func (s *Store) Now() time.Time { return s.now() }

@@ -1,0 +1,22 @@
+// Command refresh is the Lambda function that keeps every connection alive:
+// on its EventBridge schedule it sweeps the due connections, and on a manual
+// invocation ({"connection_ids": [...], "force": true}) it refreshes those.
+// It only wires and starts; the logic is in internal/sweep.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/gotoconnector/gotoconnector/internal/wire"
+)
+
+func main() {
+	parts, err := wire.FromEnv(context.Background(), os.Getenv)
+	if err != nil {
+		wire.Fatal(err)
+	}
+	lambda.Start(parts.RefreshHandler())
+}

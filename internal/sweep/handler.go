@@ -1,0 +1,99 @@
+package sweep
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
+)
+
+// ManualRequest is the refresh function's manual input:
+// {"connection_ids": ["a", "b"], "force": true}.
+type ManualRequest struct {
+	ConnectionIDs []string `json:"connection_ids"`
+	Force         bool     `json:"force"`
+}
+
+// MaxManualIDs caps a manual request.
+const MaxManualIDs = 1000
+
+// Handle is the refresh function's handler: an EventBridge scheduled event
+// (or any event without connection_ids) sweeps every due connection; a
+// manual request refreshes the named ones. It returns the summary and writes
+// it as one JSON log line in CloudWatch Embedded Metric Format.
+func (s *Sweeper) Handle(ctx context.Context, event json.RawMessage) (Summary, error) {
+	var req ManualRequest
+	if len(event) > 0 && string(event) != "null" {
+		if err := json.Unmarshal(event, &req); err != nil {
+			return Summary{}, fmt.Errorf("the event is neither a scheduled event nor {\"connection_ids\": [...], \"force\": true}: %v", err)
+		}
+	}
+	var (
+		sum  Summary
+		err  error
+		mode = "sweep"
+	)
+	if req.ConnectionIDs != nil {
+		mode = "manual"
+		if len(req.ConnectionIDs) == 0 || len(req.ConnectionIDs) > MaxManualIDs {
+			return Summary{}, fmt.Errorf("connection_ids must name 1 to %d connections", MaxManualIDs)
+		}
+		for _, id := range req.ConnectionIDs {
+			if !gotoauth.ValidConnectionID(id) {
+				return Summary{}, fmt.Errorf("connection_ids: %q is not a valid connection id (1 to 128 of A-Z a-z 0-9 . _ : -)", id)
+			}
+		}
+		sum = s.RefreshIDs(ctx, req.ConnectionIDs, req.Force)
+	} else {
+		sum, err = s.Sweep(ctx)
+	}
+	s.emit(mode, sum, err)
+	return sum, err
+}
+
+// emit writes the run's one log line, which CloudWatch also reads as
+// metrics (Embedded Metric Format). It never holds a token.
+func (s *Sweeper) emit(mode string, sum Summary, runErr error) {
+	if s.Metrics == nil {
+		return
+	}
+	line := map[string]any{
+		"_aws": map[string]any{
+			"Timestamp": time.Now().UnixMilli(),
+			"CloudWatchMetrics": []any{map[string]any{
+				"Namespace":  MetricsNamespace,
+				"Dimensions": [][]string{{"Mode"}},
+				"Metrics": []map[string]string{
+					{"Name": "Due", "Unit": "Count"},
+					{"Name": "Refreshed", "Unit": "Count"},
+					{"Name": "Failed", "Unit": "Count"},
+					{"Name": "ReauthRequired", "Unit": "Count"},
+					{"Name": "ConfigErrors", "Unit": "Count"},
+					{"Name": "Skipped", "Unit": "Count"},
+					{"Name": "Deferred", "Unit": "Count"},
+					{"Name": "DurationMs", "Unit": "Milliseconds"},
+				},
+			}},
+		},
+		"msg":            "refresh run",
+		"Mode":           mode,
+		"Due":            sum.Due,
+		"Refreshed":      sum.Refreshed,
+		"Failed":         sum.Failed,
+		"ReauthRequired": sum.ReauthRequired,
+		"ConfigErrors":   sum.ConfigErrors,
+		"Skipped":        sum.Skipped,
+		"Deferred":       sum.Deferred,
+		"DurationMs":     sum.DurationMS,
+	}
+	if runErr != nil {
+		line["error"] = runErr.Error()
+	}
+	b, _ := json.Marshal(line)
+	s.Metrics.Write(append(b, '\n'))
+}
+
+// MetricsNamespace is the CloudWatch namespace of the refresh metrics.
+const MetricsNamespace = "GoToConnector"

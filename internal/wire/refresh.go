@@ -1,0 +1,50 @@
+package wire
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+
+	"golang.org/x/time/rate"
+
+	"github.com/gotoconnector/gotoconnector/internal/sweep"
+	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
+)
+
+// RefreshHandler returns the refresh function's handler. The rate limiter
+// and the lease owner id are made once, at cold start; the store and GoTo
+// client are built per run from the current secrets.
+func (p *Parts) RefreshHandler() func(ctx context.Context, event json.RawMessage) (sweep.Summary, error) {
+	limiter := rate.NewLimiter(rate.Limit(p.Config.RefreshRateLimit), 1)
+	owner := gotoauth.NewOwnerID("refresh")
+	return func(ctx context.Context, event json.RawMessage) (sweep.Summary, error) {
+		sec, err := p.Secrets.Get(ctx)
+		if err != nil {
+			p.Logger.Error("secrets unavailable", "error", err)
+			return sweep.Summary{}, err
+		}
+		s := &sweep.Sweeper{
+			Refresher: &gotoauth.Refresher{
+				Store: gotoauth.NewStore(p.DB, p.Config.TableName,
+					gotoauth.WithTokenCipher(sec.TokenCipher),
+					gotoauth.WithSchedule(p.Config.Schedule)),
+				Client: &gotoauth.Client{
+					ClientID:     p.Config.ClientID,
+					ClientSecret: sec.ClientSecret,
+					RedirectURL:  p.Config.RedirectURI,
+					Endpoint:     p.Config.Endpoint,
+					HTTPClient:   p.HTTPClient,
+				},
+				Limiter: limiter,
+				Owner:   owner,
+				OnAtRisk: func(c *gotoauth.Connection, err error) {
+					p.Logger.Error("refresh token about to expire while refreshes fail: the connection will die unless this is fixed",
+						"connection_id", c.ConnectionID, "refresh_token_expires_at", c.RefreshTokenExpiresAt, "error_code", gotoauth.ErrorCode(err))
+				},
+			},
+			Logger:  p.Logger,
+			Metrics: os.Stdout,
+		}
+		return s.Handle(ctx, event)
+	}
+}
