@@ -1,0 +1,97 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func base() map[string]string {
+	return map[string]string{
+		"GOTO_CLIENT_ID":         "cid",
+		"GOTO_SECRET_ID":         "goto-connector",
+		"GOTO_REDIRECT_URI":      "https://abc.execute-api.eu-west-1.amazonaws.com/callback",
+		"TABLE_NAME":             "t",
+		"ALLOWED_RETURN_ORIGINS": "https://app.example.com, http://localhost:3000,https://App.Example.org:443",
+	}
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(env(base()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Endpoint != gotoauth.CurrentEndpoint {
+		t.Errorf("endpoint = %+v", c.Endpoint)
+	}
+	if !c.PKCE || c.RefreshRateLimit != 10 || c.Schedule.Interval != 24*time.Hour ||
+		c.Schedule.RefreshTokenLifetime != 720*time.Hour || c.Schedule.AccessTokenAhead != 0 {
+		t.Errorf("defaults = %+v", c)
+	}
+	want := []string{"https://app.example.com", "http://localhost:3000", "https://app.example.org"}
+	if strings.Join(c.AllowedReturnOrigins, " ") != strings.Join(want, " ") {
+		t.Errorf("origins = %v", c.AllowedReturnOrigins)
+	}
+}
+
+func TestLoadReportsEveryProblem(t *testing.T) {
+	m := map[string]string{
+		"GOTO_REDIRECT_URI":      "not a url",
+		"ALLOWED_RETURN_ORIGINS": "http://app.example.com",
+		"REFRESH_INTERVAL":       "1 day",
+		"REFRESH_RATE_LIMIT":     "-1",
+		"PKCE":                   "maybe",
+	}
+	_, err := Load(env(m))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"GOTO_CLIENT_ID is required", "TABLE_NAME is required", "GOTO_REDIRECT_URI", "GOTO_SECRET_ID is required",
+		"must use https", "REFRESH_INTERVAL", "REFRESH_RATE_LIMIT", "PKCE"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestLoadIntervalMustBeShorterThanLifetime(t *testing.T) {
+	m := base()
+	m["REFRESH_INTERVAL"] = "800h"
+	if _, err := Load(env(m)); err == nil || !strings.Contains(err.Error(), "shorter than REFRESH_TOKEN_LIFETIME") {
+		t.Fatalf("err = %v", err)
+	}
+	m["REFRESH_INTERVAL"], m["REFRESH_TOKEN_LIFETIME"], m["ACCESS_TOKEN_REFRESH_AHEAD"] = "5s", "60s", "1s"
+	c, err := Load(env(m))
+	if err != nil || c.Schedule.Interval != 5*time.Second || c.Schedule.AccessTokenAhead != time.Second {
+		t.Fatalf("short durations: %+v, %v", c, err)
+	}
+}
+
+func TestReturnToAllowed(t *testing.T) {
+	c, err := Load(env(base()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for u, want := range map[string]bool{
+		"https://app.example.com/integrations?x=1":  true,
+		"https://APP.example.com:443/":              true,
+		"http://localhost:3000/cb":                  true,
+		"https://app.example.com.evil.com/":         false,
+		"https://evil.com/?https://app.example.com": false,
+		"http://app.example.com/":                   false,
+		"https://user@app.example.com/":             false,
+		"//app.example.com/":                        false,
+		"javascript:alert(1)":                       false,
+		"http://localhost:3001/":                    false,
+	} {
+		if got := c.ReturnToAllowed(u); got != want {
+			t.Errorf("ReturnToAllowed(%q) = %v, want %v", u, got, want)
+		}
+	}
+}

@@ -1,0 +1,27 @@
+package gotoauth
+
+import (
+	"testing"
+	"time"
+)
+
+func TestScheduleNext(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	day := 24 * time.Hour
+	cases := []struct {
+		name          string
+		s             Schedule
+		access, rtExp time.Time
+		want          time.Time
+	}{
+		{"interval", Schedule{}, now.Add(time.Hour), now.Add(30 * day), now.Add(day)},
+		{"ahead of access expiry", Schedule{AccessTokenAhead: 10 * time.Minute}, now.Add(time.Hour), now.Add(30 * day), now.Add(50 * time.Minute)},
+		{"before refresh token expiry", Schedule{Interval: 20 * day}, now.Add(time.Hour), now.Add(10 * day), now.Add(10*day - 3*day)},
+		{"never in the past", Schedule{}, now.Add(time.Hour), now.Add(time.Hour), now},
+	}
+	for _, c := range cases {
+		if got := c.s.Next(now, c.access, c.rtExp); !got.Equal(c.want) {
+			t.Errorf("%s: Next = %s, want %s", c.name, got, c.want)
+		}
+	}
+}
