@@ -117,8 +117,9 @@ func (ts *TokenSource) refresh(ctx context.Context, id string) (*Connection, err
 			if res.Conn != nil && ts.fresh(res.Conn) {
 				return res.Conn, nil
 			}
-		case errors.Is(res.Err, ErrLeaseHeld):
-			// Another process is refreshing: wait for its result.
+		case errors.Is(res.Err, ErrLeaseHeld), errors.Is(res.Err, errStale):
+			// Another process is refreshing, or just wrote new tokens:
+			// look again.
 		case res.Outcome == Failed || res.Err != nil:
 			// A failed refresh: a token that is still valid (if within the
 			// margin) is better than an error.

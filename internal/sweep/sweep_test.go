@@ -1,0 +1,569 @@
+package sweep_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/time/rate"
+
+	"github.com/gotoconnector/gotoconnector/internal/sweep"
+	"github.com/gotoconnector/gotoconnector/internal/testutil"
+	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
+	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
+)
+
+func TestMain(m *testing.M) { testutil.Main(m) }
+
+const redirectURI = "https://connector.example.com/callback"
+
+// world is a table, a clock shared by the connector and GoTo, and GoTo.
+type world struct {
+	t        *testing.T
+	clock    *testutil.Clock
+	goto_    *gototest.Server
+	db       *dynamodb.Client
+	table    string
+	schedule gotoauth.Schedule
+}
+
+func newWorld(t *testing.T, opts ...gototest.Option) *world {
+	t.Helper()
+	clock := testutil.NewClock(time.Now().Truncate(time.Second))
+	srv := gototest.NewServer(append([]gototest.Option{gototest.WithClock(clock.Now)}, opts...)...)
+	t.Cleanup(srv.Close)
+	db, table := testutil.Table(t)
+	return &world{t: t, clock: clock, goto_: srv, db: db, table: table,
+		schedule: gotoauth.Schedule{Interval: 24 * time.Hour, RefreshTokenLifetime: 720 * time.Hour}}
+}
+
+func (w *world) store() *gotoauth.Store {
+	return gotoauth.NewStore(w.db, w.table, gotoauth.WithSchedule(w.schedule), gotoauth.WithStoreClock(w.clock.Now))
+}
+
+func (w *world) client() *gotoauth.Client {
+	return &gotoauth.Client{
+		ClientID: w.goto_.ClientID, ClientSecret: w.goto_.ClientSecret, RedirectURL: redirectURI,
+		Endpoint: gotoauth.Endpoint{AuthURL: w.goto_.AuthorizeURL(), TokenURL: w.goto_.TokenURL()},
+		Timeout:  time.Second, Now: w.clock.Now,
+	}
+}
+
+// refresher is one refresher process.
+func (w *world) refresher(owner string) *gotoauth.Refresher {
+	return &gotoauth.Refresher{Store: w.store(), Client: w.client(), Owner: owner, RetryBase: time.Minute}
+}
+
+func (w *world) sweeper(owner string) *sweep.Sweeper {
+	return &sweep.Sweeper{Refresher: w.refresher(owner), Concurrency: 4}
+}
+
+// connect runs consent and exchange for each id and stores the connection.
+func (w *world) connect(ids ...string) {
+	w.t.Helper()
+	c := w.client()
+	for _, id := range ids {
+		back, err := w.goto_.Approve(c.AuthCodeURL("s"))
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		tok, err := c.Exchange(context.Background(), back.Query().Get("code"), "")
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		if _, err := w.store().SaveConnection(context.Background(), id, tok); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+}
+
+func (w *world) item(id string) map[string]types.AttributeValue {
+	return testutil.Item(w.t, w.db, w.table, "conn#"+id)
+}
+
+func (w *world) conn(id string) *gotoauth.Connection {
+	w.t.Helper()
+	c, err := w.store().Connection(context.Background(), id)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return c
+}
+
+func (w *world) sweep(s *sweep.Sweeper) sweep.Summary {
+	w.t.Helper()
+	sum, err := s.Sweep(context.Background())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return sum
+}
+
+// The acceptance test of the race: 50 concurrent AccessToken calls from
+// five processes plus two overlapping sweeps, on one expiring connection
+// with single-use refresh tokens, make exactly one refresh request.
+func TestOneRefreshUnderConcurrency(t *testing.T) {
+	w := newWorld(t, gototest.WithSingleUseRefreshTokens(), gototest.WithDelay(50*time.Millisecond))
+	w.connect("c1")
+	// A day later the connection is due and its access token expired.
+	w.clock.Advance(24*time.Hour + time.Minute)
+
+	var sources []*gotoauth.TokenSource
+	for p := 0; p < 5; p++ {
+		sources = append(sources, &gotoauth.TokenSource{Refresher: w.refresher(fmt.Sprintf("backend-%d", p)), PollInterval: 20 * time.Millisecond})
+	}
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		tokens = map[string]int{}
+		errs   []error
+		sums   []sweep.Summary
+	)
+	start := make(chan struct{})
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func(ts *gotoauth.TokenSource) {
+			defer wg.Done()
+			<-start
+			tok, err := ts.AccessToken(context.Background(), "c1")
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			tokens[tok]++
+		}(sources[i%len(sources)])
+	}
+	for i := 0; i < 2; i++ {
+		wg.Add(1)
+		go func(s *sweep.Sweeper) {
+			defer wg.Done()
+			<-start
+			sum, err := s.Sweep(context.Background())
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+			}
+			sums = append(sums, sum)
+		}(w.sweeper(fmt.Sprintf("sweep-%d", i)))
+	}
+	close(start)
+	wg.Wait()
+
+	if len(errs) > 0 {
+		t.Fatalf("errors: %v", errs)
+	}
+	if n := w.goto_.RefreshRequests(); n != 1 {
+		t.Fatalf("%d refresh requests at GoTo, want exactly 1", n)
+	}
+	if n := w.goto_.InvalidGrants(); n != 0 {
+		t.Fatalf("%d invalid_grant answers", n)
+	}
+	if len(tokens) != 1 {
+		t.Fatalf("callers got %d different tokens", len(tokens))
+	}
+	for tok, n := range tokens {
+		if n != 50 || !w.goto_.ValidAccessToken(tok) || tok != w.conn("c1").AccessToken {
+			t.Fatalf("%d callers got the token; valid=%v", n, w.goto_.ValidAccessToken(tok))
+		}
+	}
+	if refreshed := sums[0].Refreshed + sums[1].Refreshed; refreshed > 1 {
+		t.Fatalf("sweeps refreshed %d times", refreshed)
+	}
+	if c := w.conn("c1"); c.Version != 2 || !w.goto_.ValidRefreshToken(c.RefreshToken) {
+		t.Fatalf("stored version %d, refresh token valid=%v", c.Version, w.goto_.ValidRefreshToken(c.RefreshToken))
+	}
+}
+
+// With nobody calling AccessToken, daily sweeps keep a connection alive for
+// two months of single-use, 30-day refresh tokens.
+func TestSweepKeepsConnectionsAlive(t *testing.T) {
+	w := newWorld(t, gototest.WithSingleUseRefreshTokens())
+	w.connect("c1", "c2")
+	s := w.sweeper("sweep")
+
+	if sum := w.sweep(s); sum.Due != 0 || w.goto_.RefreshRequests() != 0 {
+		t.Fatalf("fresh connections swept: %+v", sum)
+	}
+	for day := 1; day <= 60; day++ {
+		w.clock.Advance(24*time.Hour + time.Second)
+		sum := w.sweep(s)
+		if sum.Refreshed != 2 || sum.Due != 2 || sum.Failed+sum.ReauthRequired != 0 {
+			t.Fatalf("day %d: %+v", day, sum)
+		}
+		for _, id := range []string{"c1", "c2"} {
+			c := w.conn(id)
+			if !c.RefreshTokenExpiresAt.After(w.clock.Now().Add(29*24*time.Hour)) || !w.goto_.ValidRefreshToken(c.RefreshToken) {
+				t.Fatalf("day %d: %s refresh token expires %s", day, id, c.RefreshTokenExpiresAt)
+			}
+		}
+	}
+	if w.goto_.InvalidGrants() != 0 || w.goto_.RefreshRequests() != 120 {
+		t.Fatalf("%d refreshes, %d invalid_grant", w.goto_.RefreshRequests(), w.goto_.InvalidGrants())
+	}
+}
+
+// A refresh token that is never rotated is still used before it expires:
+// the schedule never lets a gap run past its life.
+func TestScheduleRefreshesBeforeRefreshTokenExpiry(t *testing.T) {
+	w := newWorld(t, gototest.WithRefreshTokenRotation(gototest.RotationAfter(18*24*time.Hour)))
+	w.schedule = gotoauth.Schedule{Interval: 20 * 24 * time.Hour, RefreshTokenLifetime: 720 * time.Hour}
+	w.connect("c1")
+	s := w.sweeper("sweep")
+	for hour := 0; hour < 24*90; hour += 12 {
+		w.clock.Advance(12 * time.Hour)
+		w.sweep(s)
+		if c := w.conn("c1"); c.Status != gotoauth.StatusActive || !w.goto_.ValidRefreshToken(c.RefreshToken) {
+			t.Fatalf("hour %d: status %s, valid %v", hour, c.Status, w.goto_.ValidRefreshToken(c.RefreshToken))
+		}
+	}
+	if w.goto_.InvalidGrants() != 0 {
+		t.Fatalf("%d invalid_grant", w.goto_.InvalidGrants())
+	}
+}
+
+func TestInvalidGrantMarksReauthRequired(t *testing.T) {
+	w := newWorld(t)
+	w.connect("c1")
+	before := w.item("c1")
+	w.clock.Advance(25 * time.Hour)
+	w.goto_.FailNext(1, gototest.OAuthError(400, "invalid_grant", "refresh token revoked"))
+	s := w.sweeper("sweep")
+	if sum := w.sweep(s); sum.ReauthRequired != 1 || sum.Errors["c1"] != "invalid_grant" {
+		t.Fatalf("%+v", sum)
+	}
+	item := w.item("c1")
+	if testutil.S(item, "status") != "reauth_required" || testutil.S(item, "reauth_reason") != "invalid_grant" ||
+		item["next_refresh_at"] != nil || item["due_shard"] != nil || item["lease_owner"] != nil {
+		t.Fatalf("item %v", item)
+	}
+	if testutil.S(item, "refresh_token") != testutil.S(before, "refresh_token") {
+		t.Fatal("tokens changed")
+	}
+	calls := w.goto_.TokenRequests()
+	for i := 0; i < 5; i++ {
+		w.clock.Advance(24 * time.Hour)
+		if sum := w.sweep(s); sum.Due != 0 {
+			t.Fatalf("a reauth_required connection was swept: %+v", sum)
+		}
+	}
+	if sum := s.RefreshIDs(context.Background(), []string{"c1"}, true); sum.Skipped != 1 {
+		t.Fatalf("forced refresh of a dead connection: %+v", sum)
+	}
+	if w.goto_.TokenRequests() != calls {
+		t.Fatal("GoTo was called for a reauth_required connection")
+	}
+	ts := &gotoauth.TokenSource{Refresher: w.refresher("backend")}
+	if _, err := ts.AccessToken(context.Background(), "c1"); !errors.Is(err, gotoauth.ErrReauthRequired) {
+		t.Fatalf("AccessToken: %v", err)
+	}
+	// Connecting again revives it.
+	w.connect("c1")
+	if tok, err := ts.AccessToken(context.Background(), "c1"); err != nil || !w.goto_.ValidAccessToken(tok) {
+		t.Fatalf("after reconnect: %v", err)
+	}
+	if c := w.conn("c1"); c.Status != gotoauth.StatusActive || c.NextRefreshAt.IsZero() {
+		t.Fatalf("after reconnect: %+v", c.Status)
+	}
+}
+
+// Transient failures leave the stored tokens byte-identical and schedule a
+// retry; the retry succeeds.
+func TestTransientFailuresKeepTokens(t *testing.T) {
+	cases := map[string]gototest.Failure{
+		"500":       gototest.ServerError(500),
+		"503 html":  gototest.HTMLError(503),
+		"429":       gototest.RateLimited(30 * time.Minute),
+		"timeout":   gototest.Slow(1500 * time.Millisecond),
+		"html 200":  gototest.HTMLError(200),
+		"truncated": gototest.TruncatedJSON(),
+		"empty":     gototest.EmptyBody(200),
+	}
+	for name, f := range cases {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t)
+			w.connect("c1")
+			w.clock.Advance(25 * time.Hour)
+			before := w.item("c1")
+			w.goto_.FailNext(1, f)
+			s := w.sweeper("sweep")
+			sum := w.sweep(s)
+			if sum.Failed != 1 || sum.ConfigErrors != 0 || sum.Refreshed != 0 {
+				t.Fatalf("%+v", sum)
+			}
+			after := w.item("c1")
+			for _, k := range []string{"access_token", "refresh_token", "access_token_expires_at", "refresh_token_expires_at", "status", "version", "refreshed_at"} {
+				if fmt.Sprint(before[k]) != fmt.Sprint(after[k]) {
+					t.Fatalf("%s changed", k)
+				}
+			}
+			c := w.conn("c1")
+			wantWait := time.Minute
+			if name == "429" {
+				wantWait = 30 * time.Minute
+			}
+			if c.FailureCount != 1 || c.LastError == "" || after["lease_owner"] != nil ||
+				!c.NextRefreshAt.Equal(w.clock.Now().Add(wantWait)) {
+				t.Fatalf("failure not recorded: count %d, error %q, next in %s", c.FailureCount, c.LastError, c.NextRefreshAt.Sub(w.clock.Now()))
+			}
+			// Not retried before its time, then retried.
+			if sum := w.sweep(s); sum.Due != 0 {
+				t.Fatalf("retried too early: %+v", sum)
+			}
+			w.clock.Advance(wantWait)
+			if sum := w.sweep(s); sum.Refreshed != 1 {
+				t.Fatalf("retry: %+v", sum)
+			}
+			if c := w.conn("c1"); c.FailureCount != 0 || c.LastError != "" || c.Version != 2 {
+				t.Fatalf("after retry: %+v", c)
+			}
+		})
+	}
+}
+
+func TestBackoffGrowsAndStopsBeforeExpiry(t *testing.T) {
+	w := newWorld(t)
+	w.connect("c1")
+	w.goto_.FailAlways(gototest.ServerError(503))
+	var atRisk int
+	r := w.refresher("sweep")
+	r.OnAtRisk = func(*gotoauth.Connection, error) { atRisk++ }
+	s := &sweep.Sweeper{Refresher: r}
+	w.clock.Advance(25 * time.Hour)
+	var waits []time.Duration
+	for i := 0; i < 8; i++ {
+		w.sweep(s)
+		c := w.conn("c1")
+		waits = append(waits, c.NextRefreshAt.Sub(w.clock.Now()))
+		w.clock.Advance(c.NextRefreshAt.Sub(w.clock.Now()))
+	}
+	want := []time.Duration{1, 2, 4, 8, 16, 32, 60, 60}
+	for i := range want {
+		if waits[i] != want[i]*time.Minute {
+			t.Fatalf("waits %v", waits)
+		}
+	}
+	// Near the refresh token's expiry, retries never go past it, and
+	// someone is told.
+	exp := w.conn("c1").RefreshTokenExpiresAt
+	w.clock.Advance(exp.Sub(w.clock.Now()) - 30*time.Minute)
+	w.sweep(s)
+	if c := w.conn("c1"); !c.NextRefreshAt.Before(exp) || atRisk == 0 {
+		t.Fatalf("next try %s after expiry %s, at risk reported %d times", c.NextRefreshAt, exp, atRisk)
+	}
+}
+
+func TestConfigurationErrorKeepsConnection(t *testing.T) {
+	for _, f := range []gototest.Failure{gototest.OAuthError(401, "invalid_client", "Client authentication failed."), gototest.Decommissioned()} {
+		t.Run(f.String(), func(t *testing.T) {
+			w := newWorld(t)
+			w.connect("c1")
+			w.clock.Advance(25 * time.Hour)
+			before := w.item("c1")
+			w.goto_.FailNext(1, f)
+			sum := w.sweep(w.sweeper("sweep"))
+			if sum.Failed != 1 || sum.ConfigErrors != 1 || sum.ReauthRequired != 0 {
+				t.Fatalf("%+v", sum)
+			}
+			after := w.item("c1")
+			if testutil.S(after, "status") != "active" || testutil.S(after, "refresh_token") != testutil.S(before, "refresh_token") {
+				t.Fatal("a configuration error changed the connection")
+			}
+		})
+	}
+}
+
+// A refresher that died holding the lease blocks the connection only until
+// the lease expires.
+func TestDeadRefresherLeaseExpires(t *testing.T) {
+	w := newWorld(t)
+	w.connect("c1")
+	w.clock.Advance(25 * time.Hour)
+	_, err := w.db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(w.table),
+		Key:                       map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "conn#c1"}},
+		UpdateExpression:          aws.String("SET lease_owner = :o, lease_expires_at = :e"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":o": &types.AttributeValueMemberS{Value: "dead"}, ":e": &types.AttributeValueMemberN{Value: fmt.Sprint(w.clock.Now().Add(gotoauth.DefaultLeaseDuration).Unix())}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := w.sweeper("sweep")
+	if sum := w.sweep(s); sum.Skipped != 1 || w.goto_.RefreshRequests() != 0 {
+		t.Fatalf("held lease: %+v", sum)
+	}
+	w.clock.Advance(gotoauth.DefaultLeaseDuration + time.Second)
+	if sum := w.sweep(s); sum.Refreshed != 1 {
+		t.Fatalf("expired lease: %+v", sum)
+	}
+}
+
+// A refresh answer without a refresh token keeps the old one and its
+// expiry; one with a new token restarts the clock.
+func TestRefreshTokenReplacement(t *testing.T) {
+	w := newWorld(t) // RotationKeep: answers carry no refresh_token
+	w.connect("c1")
+	first := w.conn("c1")
+	w.clock.Advance(25 * time.Hour)
+	w.sweep(w.sweeper("s"))
+	kept := w.conn("c1")
+	if kept.RefreshToken != first.RefreshToken || !kept.RefreshTokenExpiresAt.Equal(first.RefreshTokenExpiresAt) || kept.AccessToken == first.AccessToken {
+		t.Fatal("a refresh without refresh_token changed the refresh token or its expiry")
+	}
+
+	w2 := newWorld(t, gototest.WithSingleUseRefreshTokens())
+	w2.connect("c1")
+	first = w2.conn("c1")
+	w2.clock.Advance(25 * time.Hour)
+	w2.sweep(w2.sweeper("s"))
+	rotated := w2.conn("c1")
+	if rotated.RefreshToken == first.RefreshToken || !rotated.RefreshTokenExpiresAt.Equal(w2.clock.Now().Add(720*time.Hour)) {
+		t.Fatal("a new refresh token did not replace the old one with a fresh lifetime")
+	}
+}
+
+// Near the deadline the sweep takes no new work; every connection is
+// either refreshed or untouched, none left leased.
+func TestSweepStopsBeforeDeadline(t *testing.T) {
+	w := newWorld(t, gototest.WithDelay(100*time.Millisecond))
+	var ids []string
+	for i := 0; i < 30; i++ {
+		ids = append(ids, fmt.Sprintf("c%02d", i))
+	}
+	w.connect(ids...)
+	w.clock.Advance(25 * time.Hour)
+	s := &sweep.Sweeper{Refresher: w.refresher("s"), Concurrency: 2, Reserve: 500 * time.Millisecond}
+	ctx, cancel := context.WithTimeout(context.Background(), 1200*time.Millisecond)
+	defer cancel()
+	sum, err := s.Sweep(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Refreshed == 0 || sum.Deferred == 0 || sum.Refreshed >= 30 {
+		t.Fatalf("%+v", sum)
+	}
+	refreshed := 0
+	for _, id := range ids {
+		item := w.item(id)
+		if item["lease_owner"] != nil {
+			t.Fatalf("%s left leased", id)
+		}
+		switch testutil.N(item, "version") {
+		case "2":
+			refreshed++
+		case "1":
+		default:
+			t.Fatalf("%s version %s", id, testutil.N(item, "version"))
+		}
+	}
+	if refreshed != sum.Refreshed {
+		t.Fatalf("summary says %d refreshed, table says %d", sum.Refreshed, refreshed)
+	}
+	// The next run does the rest.
+	if sum2 := w.sweep(w.sweeper("s2")); sum2.Refreshed != 30-refreshed {
+		t.Fatalf("next run: %+v", sum2)
+	}
+}
+
+func TestSweepHonoursRateLimit(t *testing.T) {
+	w := newWorld(t)
+	var ids []string
+	for i := 0; i < 12; i++ {
+		ids = append(ids, fmt.Sprintf("c%02d", i))
+	}
+	w.connect(ids...)
+	w.clock.Advance(25 * time.Hour)
+	r := w.refresher("s")
+	r.Limiter = rate.NewLimiter(20, 1)
+	s := &sweep.Sweeper{Refresher: r, Concurrency: 8}
+	start := time.Now()
+	sum := w.sweep(s)
+	// 12 calls at 20/s with a burst of 1 need at least 11/20 s.
+	if elapsed := time.Since(start); sum.Refreshed != 12 || elapsed < 550*time.Millisecond {
+		t.Fatalf("%+v in %s", sum, elapsed)
+	}
+}
+
+func TestHandleEvents(t *testing.T) {
+	w := newWorld(t)
+	w.connect("c1", "c2")
+	var metrics strings.Builder
+	s := w.sweeper("s")
+	s.Metrics = &metrics
+
+	// A scheduled event: nothing due yet.
+	scheduled := `{"version":"0","id":"x","detail-type":"Scheduled Event","source":"aws.events","time":"2026-11-28T12:00:00Z","resources":["arn:aws:events:eu-west-1:1:rule/r"],"detail":{}}`
+	sum, err := s.Handle(context.Background(), json.RawMessage(scheduled))
+	if err != nil || sum.Due != 0 {
+		t.Fatalf("%+v %v", sum, err)
+	}
+	// A manual, forced refresh.
+	sum, err = s.Handle(context.Background(), json.RawMessage(`{"connection_ids":["c1","nope"],"force":true}`))
+	if err != nil || sum.Refreshed != 1 || sum.Skipped != 1 || sum.Due != 2 {
+		t.Fatalf("%+v %v", sum, err)
+	}
+	// Refused input.
+	for _, bad := range []string{`{"connection_ids":[]}`, `{"connection_ids":["a b"]}`, `[1,2]`} {
+		if _, err := s.Handle(context.Background(), json.RawMessage(bad)); err == nil {
+			t.Fatalf("%s accepted", bad)
+		}
+	}
+	// One EMF line per run, with the counts, and no token.
+	lines := strings.Split(strings.TrimSpace(metrics.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d metric lines", len(lines))
+	}
+	var line map[string]any
+	if err := json.Unmarshal([]byte(lines[1]), &line); err != nil {
+		t.Fatal(err)
+	}
+	if line["Refreshed"] != float64(1) || line["Mode"] != "manual" || line["_aws"] == nil {
+		t.Fatalf("%v", line)
+	}
+	c := w.conn("c1")
+	if strings.Contains(metrics.String(), c.AccessToken) || strings.Contains(metrics.String(), c.RefreshToken) {
+		t.Fatal("a token in the metrics")
+	}
+}
+
+func TestAccessTokenFreshAndErrors(t *testing.T) {
+	w := newWorld(t)
+	w.connect("c1")
+	ts := &gotoauth.TokenSource{Refresher: w.refresher("b")}
+	tok, err := ts.AccessToken(context.Background(), "c1")
+	if err != nil || tok != w.conn("c1").AccessToken || w.goto_.RefreshRequests() != 0 {
+		t.Fatalf("a fresh token was refreshed: %v", err)
+	}
+	if _, err := ts.AccessToken(context.Background(), "missing"); !errors.Is(err, gotoauth.ErrNotFound) {
+		t.Fatalf("missing: %v", err)
+	}
+	// Inside the margin but not expired: a failing refresh still yields
+	// the valid token.
+	w.clock.Advance(time.Hour - 2*time.Minute)
+	w.goto_.FailNext(1, gototest.ServerError(503))
+	if got, err := ts.AccessToken(context.Background(), "c1"); err != nil || got != tok {
+		t.Fatalf("within margin with GoTo down: %v", err)
+	}
+	// Expired and GoTo down: a transient error.
+	w.clock.Advance(5 * time.Minute)
+	w.goto_.FailNext(1, gototest.ServerError(503))
+	if _, err := ts.AccessToken(context.Background(), "c1"); err == nil || !gotoauth.IsTransient(err) || errors.Is(err, gotoauth.ErrReauthRequired) {
+		t.Fatalf("expired with GoTo down: %v", err)
+	}
+	// Backoff applies to the scheduled refresh, not to a caller who needs
+	// a token now.
+	got, err := ts.AccessToken(context.Background(), "c1")
+	if err != nil || got == tok || !w.goto_.ValidAccessToken(got) {
+		t.Fatalf("after GoTo is back: %v", err)
+	}
+}
