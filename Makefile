@@ -9,6 +9,12 @@ DDB_JAR      := $(DDB_DIR)/DynamoDBLocal.jar
 
 export DYNAMODB_LOCAL_DIR := $(DDB_DIR)
 
+# The AWS Lambda Runtime Interface Emulator (what `sam local invoke` runs
+# inside its container), built from the Go module proxy at a pinned version.
+RIE_VERSION  := v0.0.0-20261030222936-bef5c4ba774d
+RIE          := $(CACHE)/bin/aws-lambda-rie
+export AWS_LAMBDA_RIE := $(RIE)
+
 .PHONY: help
 help: ## List the targets.
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -27,6 +33,22 @@ $(DDB_JAR):
 .PHONY: dynamodb-local
 dynamodb-local: $(DDB_JAR) ## Install DynamoDB Local into .cache/.
 
+$(RIE):
+	@echo "installing the Lambda Runtime Interface Emulator $(RIE_VERSION) into $(CACHE)/bin"
+	@GOBIN=$(CACHE)/bin go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+
+.PHONY: rie
+rie: $(RIE) ## Install the Lambda Runtime Interface Emulator into .cache/bin.
+
+# Debian's chromium for the browser test (root can apt-get install here).
+.PHONY: chromium
+chromium: ## Install Debian's chromium when it is missing (browser test).
+	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian's chromium"; \
+	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
+	  $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+TOOLS := $(DDB_JAR) $(RIE) chromium
+
 # --- Running and testing ---------------------------------------------------
 
 .PHONY: run
@@ -34,12 +56,12 @@ run: $(DDB_JAR) ## Run the connector locally end to end (DynamoDB Local, local G
 	go run ./cmd/local
 
 .PHONY: test
-test: $(DDB_JAR) ## Run the whole test suite (unit, integration against DynamoDB Local and gototest).
+test: $(TOOLS) ## Run the whole test suite (unit, integration against DynamoDB Local and gototest).
 	go vet ./...
 	go test -count=1 -timeout 15m ./...
 
 .PHONY: test-race
-test-race: $(DDB_JAR) ## The test suite under the race detector.
+test-race: $(TOOLS) ## The test suite under the race detector.
 	go test -count=1 -race -timeout 20m ./...
 
 .PHONY: link
