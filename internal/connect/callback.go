@@ -97,6 +97,10 @@ func (a *App) Callback(ctx context.Context, req Request) (Response, error) {
 		return done(http.StatusBadGateway, errCode, "Not connected", "GoTo did not complete the connection ("+errCode+"). Start connecting again from the app."), nil
 	}
 	conn, err := store.SaveConnection(ctx, pending.ConnectionID, tok)
+	if errors.Is(err, gotoauth.ErrNoRefreshToken) {
+		log.Error("GoTo sent no refresh token; the connection is not stored")
+		return done(http.StatusBadGateway, "no_refresh_token", "Not connected", "GoTo did not grant lasting access. Start connecting again from the app."), nil
+	}
 	if err != nil {
 		log.Error("storing the connection failed", "error", err)
 		return done(http.StatusServiceUnavailable, "storage_failed", "Not connected", "The connection could not be saved. Please start connecting again."), nil

@@ -42,6 +42,9 @@ var (
 	// ErrReauthRequired: the connection needs the customer to connect
 	// again; errors.Is matches it on the error of TokenSource.AccessToken.
 	ErrReauthRequired = errors.New("gotoauth: connection needs to be connected again")
+	// ErrNoRefreshToken: a code exchange answered without a refresh token,
+	// so the connection could not be kept alive; it is not stored.
+	ErrNoRefreshToken = errors.New("gotoauth: GoTo sent no refresh token with the code exchange")
 )
 
 // DueShards is how many partitions of the due index the connections are
@@ -168,7 +171,7 @@ func (s *Store) Connection(ctx context.Context, id string) (*Connection, error) 
 // refresher still holding the old refresh token cannot overwrite it.
 func (s *Store) SaveConnection(ctx context.Context, id string, tok *Token) (*Connection, error) {
 	if tok.RefreshToken == "" {
-		return nil, errors.New("gotoauth: GoTo sent no refresh token with the code exchange")
+		return nil, ErrNoRefreshToken
 	}
 	now := s.now()
 	c := &Connection{
@@ -206,8 +209,10 @@ func (s *Store) SaveConnection(ctx context.Context, id string, tok *Token) (*Con
 		Remove(expression.Name("lease_owner")).
 		Remove(expression.Name("lease_expires_at")).
 		Remove(expression.Name("reauth_reason")).
+		Remove(expression.Name("reauth_at")).
 		Remove(expression.Name("failure_count")).
-		Remove(expression.Name("last_error"))
+		Remove(expression.Name("last_error")).
+		Remove(expression.Name("last_error_at"))
 	for _, f := range []struct{ name, value string }{
 		{"account_key", c.AccountKey}, {"organizer_key", c.OrganizerKey}, {"email", c.Email},
 		{"principal", c.Principal}, {"first_name", c.FirstName}, {"last_name", c.LastName},
