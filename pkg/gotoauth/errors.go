@@ -14,6 +14,7 @@ type OAuthError struct {
 	Description string
 }
 
+// Error describes the failure without any secret.
 func (e *OAuthError) Error() string {
 	if e.Description != "" {
 		return fmt.Sprintf("gotoauth: token endpoint answered %d %s: %s", e.StatusCode, e.Code, e.Description)
@@ -30,6 +31,7 @@ type EndpointGoneError struct {
 	Message    string
 }
 
+// Error describes the failure without any secret.
 func (e *EndpointGoneError) Error() string {
 	return fmt.Sprintf("gotoauth: token endpoint answered %d without an OAuth error: %q (is GOTO_TOKEN_URL a decommissioned endpoint?)", e.StatusCode, e.Message)
 }
@@ -40,6 +42,7 @@ type RateLimitError struct {
 	RetryAfter time.Duration
 }
 
+// Error describes the failure without any secret.
 func (e *RateLimitError) Error() string {
 	if e.RetryAfter > 0 {
 		return fmt.Sprintf("gotoauth: token endpoint rate limit (429), retry after %s", e.RetryAfter)
@@ -52,6 +55,7 @@ type ServerError struct {
 	StatusCode int
 }
 
+// Error describes the failure without any secret.
 func (e *ServerError) Error() string {
 	return fmt.Sprintf("gotoauth: token endpoint failed with %d", e.StatusCode)
 }
@@ -65,6 +69,7 @@ type UnreadableResponseError struct {
 	Reason      string
 }
 
+// Error describes the failure without any secret.
 func (e *UnreadableResponseError) Error() string {
 	return fmt.Sprintf("gotoauth: unreadable token endpoint answer (%d, %q): %s", e.StatusCode, e.ContentType, e.Reason)
 }
@@ -75,6 +80,7 @@ type TimeoutError struct {
 	Err error
 }
 
+// Error describes the failure without any secret.
 func (e *TimeoutError) Error() string { return "gotoauth: token endpoint did not answer in time: " + e.Err.Error() }
 
 // Unwrap returns the underlying error.
@@ -86,6 +92,7 @@ type NetworkError struct {
 	Err error
 }
 
+// Error describes the failure without any secret.
 func (e *NetworkError) Error() string { return "gotoauth: token endpoint unreachable: " + e.Err.Error() }
 
 // Unwrap returns the underlying error.
@@ -106,6 +113,7 @@ const (
 	Configuration
 )
 
+// String names the class: transient, permanent or configuration.
 func (c Class) String() string {
 	switch c {
 	case Permanent:
