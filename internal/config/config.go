@@ -121,9 +121,6 @@ func Load(getenv func(string) string) (*Config, error) {
 		AccessTokenAhead:     duration("ACCESS_TOKEN_REFRESH_AHEAD", 0, true),
 		RefreshTokenLifetime: duration("REFRESH_TOKEN_LIFETIME", gotoauth.DefaultRefreshTokenLifetime, false),
 	}
-	if c.Schedule.Interval >= c.Schedule.RefreshTokenLifetime {
-		errs = append(errs, fmt.Errorf("REFRESH_INTERVAL (%s) must be shorter than REFRESH_TOKEN_LIFETIME (%s), or refresh tokens die between two refreshes", c.Schedule.Interval, c.Schedule.RefreshTokenLifetime))
-	}
 
 	c.RefreshRateLimit = 10
 	if v := get("REFRESH_RATE_LIMIT"); v != "" {

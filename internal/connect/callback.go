@@ -81,7 +81,11 @@ func (a *App) Callback(ctx context.Context, req Request) (Response, error) {
 		if code == "access_denied" {
 			return done(http.StatusOK, code, "Not connected", "You declined access to your GoTo account. Nothing was connected."), nil
 		}
-		return done(http.StatusBadGateway, code, "Not connected", "GoTo refused the authorization ("+code+"). Nothing was connected."), nil
+		status := http.StatusBadRequest
+		if code == "server_error" || code == "temporarily_unavailable" {
+			status = http.StatusBadGateway
+		}
+		return done(status, code, "Not connected", "GoTo refused the authorization ("+code+"). Nothing was connected."), nil
 	}
 	code := query.Get("code")
 	if code == "" {
@@ -93,8 +97,13 @@ func (a *App) Callback(ctx context.Context, req Request) (Response, error) {
 	tok, err := client.Exchange(ctx, code, pending.CodeVerifier)
 	if err != nil {
 		errCode := gotoauth.ErrorCode(err)
-		log.Error("code exchange failed", "error_code", errCode, "class", gotoauth.Classify(err).String(), "error", err)
-		return done(http.StatusBadGateway, errCode, "Not connected", "GoTo did not complete the connection ("+errCode+"). Start connecting again from the app."), nil
+		class := gotoauth.Classify(err)
+		log.Error("code exchange failed", "error_code", errCode, "class", class.String(), "error", err)
+		status := http.StatusBadGateway // GoTo's failure or ours
+		if class == gotoauth.Permanent {
+			status = http.StatusBadRequest // the code was refused
+		}
+		return done(status, errCode, "Not connected", "GoTo did not complete the connection ("+errCode+"). Start connecting again from the app."), nil
 	}
 	conn, err := store.SaveConnection(ctx, pending.ConnectionID, tok)
 	if errors.Is(err, gotoauth.ErrNoRefreshToken) {

@@ -19,8 +19,9 @@ import (
 const (
 	DefaultConcurrency = 16
 	// DefaultReserve is how long before the deadline a sweep stops taking
-	// new work: enough for a provider call (10s timeout) and its writes.
-	DefaultReserve = 20 * time.Second
+	// new work: enough for a provider call (10s timeout) and storing its
+	// answer (up to 20s with retries).
+	DefaultReserve = 35 * time.Second
 )
 
 // Sweeper runs refreshes.
@@ -121,10 +122,15 @@ func (s *Sweeper) run(ctx context.Context, ids <-chan string, force bool, stop f
 	if reserve <= 0 {
 		reserve = DefaultReserve
 	}
-	deadline, hasDeadline := ctx.Deadline()
-	stopping := func() bool {
-		return ctx.Err() != nil || (hasDeadline && time.Until(deadline) < reserve)
+	// New refreshes start only under take, which ends reserve before the
+	// deadline; one that started runs to its end (the Refresher sees to it).
+	take := ctx
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		take, cancel = context.WithDeadline(ctx, deadline.Add(-reserve))
+		defer cancel()
 	}
+	stopping := func() bool { return take.Err() != nil }
 
 	var (
 		mu  sync.Mutex
@@ -134,6 +140,11 @@ func (s *Sweeper) run(ctx context.Context, ids <-chan string, force bool, stop f
 	record := func(id string, res gotoauth.Result) {
 		mu.Lock()
 		defer mu.Unlock()
+		switch {
+		case errors.Is(res.Err, gotoauth.ErrNotStarted):
+			sum.Deferred++
+			return
+		}
 		switch res.Outcome {
 		case gotoauth.Refreshed:
 			sum.Refreshed++
@@ -157,9 +168,6 @@ func (s *Sweeper) run(ctx context.Context, ids <-chan string, force bool, stop f
 		}
 		s.log(id, res)
 	}
-	// The work context outlives the stop signal: refreshes already started
-	// finish (their provider call has its own timeout).
-	work := context.WithoutCancel(ctx)
 	for i := 0; i < workers; i++ {
 		wg.Add(1)
 		go func() {
@@ -175,7 +183,7 @@ func (s *Sweeper) run(ctx context.Context, ids <-chan string, force bool, stop f
 					mu.Unlock()
 					continue
 				}
-				record(id, s.Refresher.Refresh(work, id, force))
+				record(id, s.Refresher.Refresh(take, id, force))
 			}
 		}()
 	}
@@ -194,5 +202,7 @@ func (s *Sweeper) log(id string, res gotoauth.Result) {
 		s.Logger.Error("refresh failed: connector configuration error, an operator must act", "connection_id", id, "error_code", gotoauth.ErrorCode(res.Err), "error", res.Err.Error())
 	case res.Outcome == gotoauth.Failed:
 		s.Logger.Warn("refresh failed, will retry", "connection_id", id, "error_code", gotoauth.ErrorCode(res.Err))
+	case res.Outcome == gotoauth.Skipped && !errors.Is(res.Err, gotoauth.ErrLeaseHeld) && !errors.Is(res.Err, gotoauth.ErrNotNeeded):
+		s.Logger.Info("connection skipped", "connection_id", id, "reason", res.Err.Error())
 	}
 }

@@ -567,3 +567,63 @@ func TestAccessTokenFreshAndErrors(t *testing.T) {
 		t.Fatalf("after GoTo is back: %v", err)
 	}
 }
+
+// A 429 is about the client, not one connection: the whole sweep holds
+// back for Retry-After, and what cannot wait is left for the next run.
+func TestRateLimitPausesTheWholeSweep(t *testing.T) {
+	w := newWorld(t)
+	var ids []string
+	for i := 0; i < 8; i++ {
+		ids = append(ids, fmt.Sprintf("c%d", i))
+	}
+	w.connect(ids...)
+	w.clock.Advance(25 * time.Hour)
+	w.goto_.FailAlways(gototest.RateLimited(time.Minute))
+	s := &sweep.Sweeper{Refresher: w.refresher("s"), Concurrency: 1, Reserve: time.Second}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	sum, err := s.Sweep(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.goto_.RefreshRequests() != 1 || sum.Failed != 1 || sum.Deferred != 7 {
+		t.Fatalf("%d refresh requests; %+v", w.goto_.RefreshRequests(), sum)
+	}
+}
+
+// Tokens encrypted with a key this refresher does not have: the lease is
+// given back and the failure is a configuration error, loudly.
+func TestUnknownTokenKeyIsAConfigurationError(t *testing.T) {
+	w := newWorld(t)
+	keys, _ := gotoauth.ParseTokenKeys(map[string]string{"k1": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="})
+	k1, err := gotoauth.NewTokenCipher(keys, "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := w.client()
+	back, _ := w.goto_.Approve(c.AuthCodeURL("s"))
+	tok, err := c.Exchange(context.Background(), back.Query().Get("code"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	withKey := gotoauth.NewStore(w.db, w.table, gotoauth.WithTokenCipher(k1), gotoauth.WithStoreClock(w.clock.Now), gotoauth.WithSchedule(w.schedule))
+	if _, err := withKey.SaveConnection(context.Background(), "c1", tok); err != nil {
+		t.Fatal(err)
+	}
+	if raw := testutil.S(w.item("c1"), "refresh_token"); !strings.HasPrefix(raw, "enc:v1:k1:") || strings.Contains(raw, tok.RefreshToken) {
+		t.Fatalf("stored %q", raw[:20])
+	}
+	w.clock.Advance(25 * time.Hour)
+	sum := w.sweep(w.sweeper("no-key")) // a store without the key
+	if sum.Failed != 1 || sum.ConfigErrors != 1 || sum.Errors["c1"] != "token_key" {
+		t.Fatalf("%+v", sum)
+	}
+	if w.item("c1")["lease_owner"] != nil || w.goto_.RefreshRequests() != 0 {
+		t.Fatal("lease kept, or GoTo called")
+	}
+	// With the key it works.
+	r := &gotoauth.Refresher{Store: withKey, Client: w.client()}
+	if res := r.Refresh(context.Background(), "c1", false); res.Outcome != gotoauth.Refreshed {
+		t.Fatalf("%+v", res)
+	}
+}

@@ -6,8 +6,8 @@ package testutil
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"sync"

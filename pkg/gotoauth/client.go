@@ -37,7 +37,9 @@ type Client struct {
 	// Scopes, when set, are requested in the authorization URL. GoTo grants
 	// only the scopes set on the OAuth client either way.
 	Scopes []string
-	// HTTPClient sends the token requests; nil means http.DefaultClient.
+	// HTTPClient's Transport sends the token requests; nil means
+	// http.DefaultTransport. Redirects are never followed, and Timeout
+	// below bounds each request.
 	HTTPClient *http.Client
 	// Timeout bounds each token request; zero means DefaultTimeout.
 	Timeout time.Duration
@@ -146,9 +148,13 @@ func (c *Client) tokenRequest(ctx context.Context, form url.Values) (*Token, err
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 
-	hc := c.HTTPClient
-	if hc == nil {
-		hc = http.DefaultClient
+	// Never follow a redirect: it would send the code or refresh token a
+	// second time, to wherever the redirect points.
+	hc := http.Client{Transport: http.DefaultTransport, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	if c.HTTPClient != nil {
+		hc.Transport, hc.Jar = c.HTTPClient.Transport, c.HTTPClient.Jar
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

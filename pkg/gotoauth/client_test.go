@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -242,4 +243,39 @@ func TestUnreachable(t *testing.T) {
 func isType[T error](err error) bool {
 	var target T
 	return errors.As(err, &target)
+}
+
+// Some servers quote the refused token in error_description: it must not
+// reach Error() (which ends up in logs).
+func TestErrorsNeverQuoteTheProvidersDescription(t *testing.T) {
+	srv := gototest.NewServer()
+	defer srv.Close()
+	c := newClient(srv)
+	tok, err := c.Exchange(context.Background(), consent(t, srv, c, ""), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.FailNext(1, gototest.OAuthError(400, "invalid_grant", "Invalid refresh token: "+tok.RefreshToken))
+	_, err = c.Refresh(context.Background(), tok.RefreshToken)
+	var oe *gotoauth.OAuthError
+	if !errors.As(err, &oe) || !strings.Contains(oe.Description, tok.RefreshToken) {
+		t.Fatalf("%v", err)
+	}
+	if strings.Contains(err.Error(), tok.RefreshToken) {
+		t.Fatal("Error() quotes the refresh token")
+	}
+}
+
+// A token request is never sent twice, not even to follow a redirect.
+func TestTokenRequestsDoNotFollowRedirects(t *testing.T) {
+	srv := gototest.NewServer()
+	defer srv.Close()
+	redirector := httptest.NewServer(http.RedirectHandler(srv.TokenURL(), http.StatusTemporaryRedirect))
+	defer redirector.Close()
+	c := newClient(srv)
+	c.Endpoint.TokenURL = redirector.URL
+	_, err := c.Refresh(context.Background(), "rt_whatever")
+	if err == nil || !gotoauth.IsTransient(err) || srv.TokenRequests() != 0 {
+		t.Fatalf("err %v, %d requests reached GoTo", err, srv.TokenRequests())
+	}
 }

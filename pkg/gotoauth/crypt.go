@@ -5,7 +5,6 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"strings"
 )
@@ -88,24 +87,24 @@ func (c *TokenCipher) Decrypt(value, connectionID string) (string, error) {
 		return value, nil
 	}
 	if c == nil {
-		return "", errors.New("gotoauth: the stored token is encrypted but no token encryption keys are configured")
+		return "", fmt.Errorf("%w: it is encrypted but no token encryption keys are configured", ErrTokenKey)
 	}
 	rest := strings.TrimPrefix(value, encPrefix)
 	id, data, ok := strings.Cut(rest, ":")
 	if !ok {
-		return "", errors.New("gotoauth: malformed encrypted token")
+		return "", fmt.Errorf("%w: malformed encrypted value", ErrTokenKey)
 	}
 	aead, ok := c.aeads[id]
 	if !ok {
-		return "", fmt.Errorf("gotoauth: the stored token was encrypted with key %q, which is not configured", id)
+		return "", fmt.Errorf("%w: it was encrypted with key %q, which is not configured", ErrTokenKey, id)
 	}
 	sealed, err := base64.RawURLEncoding.DecodeString(data)
 	if err != nil || len(sealed) < aead.NonceSize()+aead.Overhead() {
-		return "", errors.New("gotoauth: malformed encrypted token")
+		return "", fmt.Errorf("%w: malformed encrypted value", ErrTokenKey)
 	}
 	plain, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], []byte(connectionID))
 	if err != nil {
-		return "", fmt.Errorf("gotoauth: the stored token does not decrypt with key %q for this connection", id)
+		return "", fmt.Errorf("%w: it does not decrypt with key %q for this connection", ErrTokenKey, id)
 	}
 	return string(plain), nil
 }

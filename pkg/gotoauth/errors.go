@@ -8,24 +8,27 @@ import (
 
 // OAuthError is an OAuth 2.0 error answer from the token endpoint: a JSON
 // body with an "error" code such as invalid_grant or invalid_client.
+//
+// Description is the provider's error_description as it came. Some servers
+// quote the code or token they refused in it, so Error leaves it out: log
+// it only where secrets may be.
 type OAuthError struct {
 	StatusCode  int
 	Code        string
 	Description string
 }
 
-// Error describes the failure without any secret.
+// Error describes the failure without any secret: the status and the
+// (sanitised) error code.
 func (e *OAuthError) Error() string {
-	if e.Description != "" {
-		return fmt.Sprintf("gotoauth: token endpoint answered %d %s: %s", e.StatusCode, e.Code, e.Description)
-	}
-	return fmt.Sprintf("gotoauth: token endpoint answered %d %s", e.StatusCode, e.Code)
+	return fmt.Sprintf("gotoauth: token endpoint answered %d %s", e.StatusCode, safeCode(e.Code))
 }
 
 // EndpointGoneError is the answer of a decommissioned endpoint: a JSON body
 // with a "message" and no OAuth error code, as the legacy api.getgo.com host
 // gives after its shutdown. It means the connector is configured with the
-// wrong endpoint, not that the connection is dead.
+// wrong endpoint, not that the connection is dead. Message is the body's
+// message as it came (Error leaves it out).
 type EndpointGoneError struct {
 	StatusCode int
 	Message    string
@@ -33,7 +36,7 @@ type EndpointGoneError struct {
 
 // Error describes the failure without any secret.
 func (e *EndpointGoneError) Error() string {
-	return fmt.Sprintf("gotoauth: token endpoint answered %d without an OAuth error: %q (is GOTO_TOKEN_URL a decommissioned endpoint?)", e.StatusCode, e.Message)
+	return fmt.Sprintf("gotoauth: token endpoint answered %d with a message and no OAuth error (is GOTO_TOKEN_URL a decommissioned endpoint?)", e.StatusCode)
 }
 
 // RateLimitError is a 429 answer. RetryAfter is GoTo's Retry-After, or zero
@@ -81,7 +84,9 @@ type TimeoutError struct {
 }
 
 // Error describes the failure without any secret.
-func (e *TimeoutError) Error() string { return "gotoauth: token endpoint did not answer in time: " + e.Err.Error() }
+func (e *TimeoutError) Error() string {
+	return "gotoauth: token endpoint did not answer in time: " + e.Err.Error()
+}
 
 // Unwrap returns the underlying error.
 func (e *TimeoutError) Unwrap() error { return e.Err }
@@ -93,10 +98,17 @@ type NetworkError struct {
 }
 
 // Error describes the failure without any secret.
-func (e *NetworkError) Error() string { return "gotoauth: token endpoint unreachable: " + e.Err.Error() }
+func (e *NetworkError) Error() string {
+	return "gotoauth: token endpoint unreachable: " + e.Err.Error()
+}
 
 // Unwrap returns the underlying error.
 func (e *NetworkError) Unwrap() error { return e.Err }
+
+// ErrTokenKey wraps failures to decrypt a stored token: the token
+// encryption key it names is not configured, or the value is damaged. It is
+// a configuration error: the connection is kept and an operator must act.
+var ErrTokenKey = errors.New("gotoauth: stored token cannot be decrypted")
 
 // Class sorts a failed token request by what the caller should do about it.
 type Class int
@@ -131,6 +143,8 @@ func Classify(err error) Class {
 	var oe *OAuthError
 	var gone *EndpointGoneError
 	switch {
+	case errors.Is(err, ErrTokenKey):
+		return Configuration
 	case errors.As(err, &gone):
 		return Configuration
 	case errors.As(err, &oe):
@@ -160,7 +174,7 @@ func IsTransient(err error) bool { return err != nil && Classify(err) == Transie
 // ErrorCode is a short, secret-free code for err, fit for logs, metrics and
 // the status a browser is sent back with: the OAuth error code, or one of
 // rate_limited, server_error, timeout, unreachable, unreadable_response,
-// endpoint_gone, or unknown.
+// endpoint_gone, token_key, or unknown.
 func ErrorCode(err error) string {
 	var (
 		oe   *OAuthError
@@ -172,6 +186,8 @@ func ErrorCode(err error) string {
 		ne   *NetworkError
 	)
 	switch {
+	case errors.Is(err, ErrTokenKey):
+		return "token_key"
 	case errors.As(err, &oe):
 		return safeCode(oe.Code)
 	case errors.As(err, &gone):

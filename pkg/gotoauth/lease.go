@@ -67,7 +67,14 @@ func (s *Store) acquireLease(ctx context.Context, id, owner string, ttl time.Dur
 		ReturnValues:              types.ReturnValueAllNew,
 	})
 	if err == nil {
-		return s.decode(out.Attributes)
+		c, derr := s.decode(out.Attributes)
+		if derr != nil {
+			// The lease is ours but the tokens are unreadable (a token
+			// key missing here): give it back and report.
+			_ = s.releaseLease(ctx, id, owner)
+			return nil, derr
+		}
+		return c, nil
 	}
 	if !isConditionFailed(err) {
 		return nil, fmt.Errorf("gotoauth: taking the refresh lease: %w", err)
@@ -141,7 +148,7 @@ func (s *Store) storeRefreshed(ctx context.Context, c *Connection, tok *Token) (
 	}
 	// The answer of a refresh may hold the only valid refresh token left:
 	// try hard to store it, even when the caller's context is done.
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeBudget)
 	defer cancel()
 	var out *dynamodb.UpdateItemOutput
 	for attempt, wait := 0, 100*time.Millisecond; ; attempt, wait = attempt+1, wait*2 {
@@ -165,9 +172,11 @@ func (s *Store) storeRefreshed(ctx context.Context, c *Connection, tok *Token) (
 // refused its refresh token. The tokens stay as they were (for forensics);
 // only a new consent revives it. It writes only if nothing changed since the
 // lease was taken, so that a refresher that lost a race to another one's
-// token rotation does not kill a healthy connection.
+// token rotation does not kill a healthy connection; and it moves the
+// version on, so that a late writer holding older state drops its result.
 func (s *Store) markReauthRequired(ctx context.Context, c *Connection, owner, reason string) error {
 	upd := expression.Set(expression.Name("status"), expression.Value(string(StatusReauthRequired))).
+		Add(expression.Name("version"), expression.Value(1)).
 		Set(expression.Name("reauth_reason"), expression.Value(reason)).
 		Set(expression.Name("reauth_at"), expression.Value(s.now().Unix())).
 		Remove(expression.Name("due_shard")).
@@ -221,6 +230,10 @@ func (s *Store) conditionalUpdate(ctx context.Context, id string, upd expression
 	}
 	return err
 }
+
+// storeBudget bounds how long storing a refresh's answer may take, retries
+// included. A lease must outlast the provider call plus this.
+const storeBudget = 20 * time.Second
 
 // errStale: the connection changed under the writer (a newer write won).
 var errStale = errors.New("gotoauth: the connection changed meanwhile")

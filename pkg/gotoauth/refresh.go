@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -47,8 +48,9 @@ type Refresher struct {
 	Limiter *rate.Limiter
 	// Owner names this refresher in leases; empty means a random id.
 	Owner string
-	// LeaseDuration bounds how long a dead refresher blocks a connection;
-	// it must exceed the client's timeout. Zero means DefaultLeaseDuration.
+	// LeaseDuration bounds how long a dead refresher blocks a connection.
+	// Zero means DefaultLeaseDuration; it is raised, if need be, to outlast
+	// the client's timeout plus the time storing the answer may take.
 	LeaseDuration time.Duration
 	// RetryBase and RetryMax shape the backoff after transient failures:
 	// RetryBase * 2^(failures-1), at most RetryMax, at least Retry-After.
@@ -57,8 +59,9 @@ type Refresher struct {
 	// past its refresh token's expiry: someone must look at it.
 	OnAtRisk func(c *Connection, err error)
 
-	ownerOnce sync.Once
-	ownerID   string
+	ownerOnce   sync.Once
+	ownerID     string
+	pausedUntil atomic.Int64 // Unix nanoseconds by the store's clock; GoTo's last Retry-After
 }
 
 // Result reports one refresh attempt. Err is the provider's or the store's
@@ -94,25 +97,30 @@ func (r *Refresher) owner() string {
 // NewOwnerID returns a fresh, random lease owner id.
 func NewOwnerID(prefix string) string { return prefix + "-" + randomString(9) }
 
+// ErrNotStarted: the context ended (or a provider-wide Retry-After would
+// outlast it) before the refresh began; nothing was done.
+var ErrNotStarted = errors.New("gotoauth: refresh not started before the deadline")
+
 func (r *Refresher) refresh(ctx context.Context, id string, n need) Result {
-	if r.Limiter != nil {
-		if err := r.Limiter.Wait(ctx); err != nil {
-			return Result{Outcome: Skipped, Err: err}
-		}
+	if err := r.wait(ctx); err != nil {
+		return Result{Outcome: Skipped, Err: err}
 	}
 	owner := r.owner()
-	lease := r.LeaseDuration
-	if lease <= 0 {
-		lease = DefaultLeaseDuration
-	}
-	conn, err := r.Store.acquireLease(ctx, id, owner, lease, n)
-	if err != nil {
+	conn, err := r.Store.acquireLease(ctx, id, owner, r.leaseDuration(), n)
+	switch {
+	case errors.Is(err, ErrLeaseHeld), errors.Is(err, ErrNotNeeded), errors.Is(err, ErrReauthRequired), errors.Is(err, ErrNotFound):
 		return Result{Outcome: Skipped, Err: err, Conn: conn, Class: Transient}
+	case err != nil:
+		return Result{Outcome: Failed, Err: err, Class: Classify(err)}
 	}
 
-	tok, err := r.Client.Refresh(ctx, conn.RefreshToken)
+	// From here on the lease is held: the provider call and the writes that
+	// follow it run to their end whatever the caller's context does, since
+	// GoTo may rotate the refresh token and its answer must be stored.
+	work := context.WithoutCancel(ctx)
+	tok, err := r.Client.Refresh(work, conn.RefreshToken)
 	if err == nil {
-		stored, werr := r.Store.storeRefreshed(ctx, conn, tok)
+		stored, werr := r.Store.storeRefreshed(work, conn, tok)
 		if werr != nil {
 			return Result{Outcome: Failed, Class: Transient, Err: werr, Conn: conn}
 		}
@@ -122,7 +130,7 @@ func (r *Refresher) refresh(ctx context.Context, id string, n need) Result {
 	class := Classify(err)
 	code := ErrorCode(err)
 	if class == Permanent {
-		werr := r.Store.markReauthRequired(ctx, conn, owner, code)
+		werr := r.Store.markReauthRequired(work, conn, owner, code)
 		if errors.Is(werr, errStale) {
 			// Someone wrote new tokens meanwhile: our token was simply old.
 			return Result{Outcome: Skipped, Class: Transient, Err: werr, Conn: conn}
@@ -135,13 +143,76 @@ func (r *Refresher) refresh(ctx context.Context, id string, n need) Result {
 	}
 
 	// Transient or configuration: keep the tokens, try again later.
+	var rl *RateLimitError
+	if errors.As(err, &rl) {
+		r.pauseFor(rl.RetryAfter)
+	}
 	retryAt := r.retryAt(conn, err)
-	if ferr := r.Store.recordFailure(ctx, conn, owner, code, retryAt); ferr != nil && !errors.Is(ferr, errStale) {
-		_ = r.Store.releaseLease(ctx, id, owner)
+	if ferr := r.Store.recordFailure(work, conn, owner, code, retryAt); ferr != nil && !errors.Is(ferr, errStale) {
+		_ = r.Store.releaseLease(work, id, owner)
 	}
 	conn.FailureCount++
 	conn.LastError, conn.NextRefreshAt = code, retryAt
 	return Result{Outcome: Failed, Class: class, Err: err, Conn: conn}
+}
+
+// leaseDuration is long enough for the provider call and the store's
+// writes, whatever LeaseDuration says.
+func (r *Refresher) leaseDuration() time.Duration {
+	d := r.LeaseDuration
+	if d <= 0 {
+		d = DefaultLeaseDuration
+	}
+	timeout := r.Client.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	if min := timeout + storeBudget + 5*time.Second; d < min {
+		d = min
+	}
+	return d
+}
+
+// wait paces calls to GoTo: the rate limiter, and a pause after a 429 for
+// every refresh of this Refresher. It gives up with ErrNotStarted if ctx
+// ends first.
+func (r *Refresher) wait(ctx context.Context) error {
+	if r.Limiter != nil {
+		if err := r.Limiter.Wait(ctx); err != nil {
+			return fmt.Errorf("%w: %v", ErrNotStarted, err)
+		}
+	}
+	if until, now := time.Unix(0, r.pausedUntil.Load()), r.Store.now(); now.Before(until) {
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < until.Sub(now) {
+			return fmt.Errorf("%w: GoTo asked to wait until %s", ErrNotStarted, until.Format(time.RFC3339))
+		}
+		t := time.NewTimer(until.Sub(now))
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %v", ErrNotStarted, ctx.Err())
+		case <-t.C:
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%w: %v", ErrNotStarted, err)
+	}
+	return nil
+}
+
+// pauseFor holds every refresh of this Refresher back for d (GoTo's
+// Retry-After): a 429 is about the client, not one connection.
+func (r *Refresher) pauseFor(d time.Duration) {
+	if d <= 0 {
+		d = time.Second
+	}
+	until := r.Store.now().Add(d).UnixNano()
+	for {
+		cur := r.pausedUntil.Load()
+		if cur >= until || r.pausedUntil.CompareAndSwap(cur, until) {
+			return
+		}
+	}
 }
 
 // retryAt is when a connection whose refresh failed with err is tried again.

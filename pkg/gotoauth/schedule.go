@@ -45,6 +45,10 @@ func (s Schedule) RefreshTokenExpiry(issued time.Time) time.Time {
 // refreshed: after Interval at the latest, AccessTokenAhead before the access
 // token expires when that is on, and in any case while a tenth of the refresh
 // token's life is still left, so that failures have time to be retried.
+//
+// Inside that last tenth (a refresh token GoTo did not replace), it tries
+// again every hundredth of the life, and once more halfway to the expiry,
+// rather than at every sweep.
 func (s Schedule) Next(now, accessExpiry, refreshExpiry time.Time) time.Time {
 	next := now.Add(s.interval())
 	if s.AccessTokenAhead > 0 && !accessExpiry.IsZero() {
@@ -53,8 +57,20 @@ func (s Schedule) Next(now, accessExpiry, refreshExpiry time.Time) time.Time {
 		}
 	}
 	if !refreshExpiry.IsZero() {
-		if t := refreshExpiry.Add(-s.lifetime() / 10); t.Before(next) {
-			next = t
+		late := refreshExpiry.Add(-s.lifetime() / 10)
+		if late.After(now) {
+			if late.Before(next) {
+				next = late
+			}
+		} else {
+			step := s.lifetime() / 100
+			t := now.Add(step)
+			if left := refreshExpiry.Sub(now); left < 2*step {
+				t = now.Add(left / 2)
+			}
+			if t.Before(next) {
+				next = t
+			}
 		}
 	}
 	if next.Before(now) {

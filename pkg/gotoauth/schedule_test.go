@@ -17,7 +17,9 @@ func TestScheduleNext(t *testing.T) {
 		{"interval", Schedule{}, now.Add(time.Hour), now.Add(30 * day), now.Add(day)},
 		{"ahead of access expiry", Schedule{AccessTokenAhead: 10 * time.Minute}, now.Add(time.Hour), now.Add(30 * day), now.Add(50 * time.Minute)},
 		{"before refresh token expiry", Schedule{Interval: 20 * day}, now.Add(time.Hour), now.Add(10 * day), now.Add(10*day - 3*day)},
-		{"never in the past", Schedule{}, now.Add(time.Hour), now.Add(time.Hour), now},
+		{"last tenth: every hundredth of the life", Schedule{}, now.Add(time.Hour), now.Add(2 * day), now.Add(720 * time.Hour / 100)},
+		{"last hours: halfway to expiry", Schedule{}, now.Add(time.Hour), now.Add(time.Hour), now.Add(30 * time.Minute)},
+		{"never in the past", Schedule{}, now.Add(time.Hour), now.Add(-time.Hour), now},
 	}
 	for _, c := range cases {
 		if got := c.s.Next(now, c.access, c.rtExp); !got.Equal(c.want) {

@@ -60,6 +60,10 @@ func (t *Token) Account() string {
 	return ""
 }
 
+// DefaultAccessTokenLifetime is GoTo's documented access token life, assumed
+// when an answer's expires_in cannot be read.
+const DefaultAccessTokenLifetime = time.Hour
+
 // parseToken decodes a token endpoint answer. now is the time the answer
 // arrived, from which expires_in counts.
 func parseToken(body []byte, now time.Time) (*Token, error) {
@@ -98,7 +102,9 @@ func parseToken(body []byte, now time.Time) (*Token, error) {
 	if s := str("expires_in"); s != "" {
 		secs, err := strconv.ParseFloat(s, 64)
 		if err != nil || secs < 0 {
-			return nil, fmt.Errorf("expires_in is not a number of seconds")
+			// A usable token must not be thrown away (it may carry the
+			// only valid refresh token): assume GoTo's documented hour.
+			secs = DefaultAccessTokenLifetime.Seconds()
 		}
 		t.Expiry = now.Add(time.Duration(secs * float64(time.Second)))
 	}
