@@ -105,8 +105,15 @@ func (r *Refresher) refresh(ctx context.Context, id string, n need) Result {
 	if err := r.wait(ctx); err != nil {
 		return Result{Outcome: Skipped, Err: err}
 	}
+	// From here on nothing is cut short by the caller's context: the lease
+	// write, the provider call and the writes that follow it run to their
+	// end (each has its own timeout), since GoTo may rotate the refresh
+	// token and its answer must be stored, and no lease may be left behind.
+	work := context.WithoutCancel(ctx)
 	owner := r.owner()
-	conn, err := r.Store.acquireLease(ctx, id, owner, r.leaseDuration(), n)
+	leaseCtx, cancel := context.WithTimeout(work, 10*time.Second)
+	conn, err := r.Store.acquireLease(leaseCtx, id, owner, r.leaseDuration(), n)
+	cancel()
 	switch {
 	case errors.Is(err, ErrLeaseHeld), errors.Is(err, ErrNotNeeded), errors.Is(err, ErrReauthRequired), errors.Is(err, ErrNotFound):
 		return Result{Outcome: Skipped, Err: err, Conn: conn, Class: Transient}
@@ -114,10 +121,6 @@ func (r *Refresher) refresh(ctx context.Context, id string, n need) Result {
 		return Result{Outcome: Failed, Err: err, Class: Classify(err)}
 	}
 
-	// From here on the lease is held: the provider call and the writes that
-	// follow it run to their end whatever the caller's context does, since
-	// GoTo may rotate the refresh token and its answer must be stored.
-	work := context.WithoutCancel(ctx)
 	tok, err := r.Client.Refresh(work, conn.RefreshToken)
 	if err == nil {
 		stored, werr := r.Store.storeRefreshed(work, conn, tok)
