@@ -92,3 +92,36 @@ build: ## Build the three Lambda bootstraps (arm64) into build/<LogicalId>/boots
 .PHONY: clean
 clean: ## Remove build output (keeps downloaded tools in .cache/).
 	rm -rf build .aws-sam
+
+# --- make bench ---
+
+# Refresh sweep benchmarks against DynamoDB Local and gototest (answers
+# delayed by 50 ms): see BENCHMARKS.md. BENCH_* variables change the sizes.
+.PHONY: bench
+bench: $(DDB_JAR) ## Benchmark the refresh sweep (10,000 connections; rate limit on/off; naive); output in .cache/bench.txt.
+	@mkdir -p $(CACHE)
+	set -o pipefail; { echo "# $$(date -u +%FT%TZ) nproc=$$(nproc) mem=$$(free -g | awk '/^Mem:/{print $$2}')GiB $$(go version) DynamoDB Local from npm amplify-dynamodb-simulator@$(DDB_VERSION)"; \
+	  go test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/bench/; } | tee $(CACHE)/bench.txt
+
+# --- make invoke ---
+# Invoke one function locally, as `sam local invoke` does:
+#   make invoke FN=AuthorizeFunction EVENT=events/authorize.json
+# With the SAM CLI on PATH and a Docker engine that answers, SAM does it
+# (sam build, then sam local invoke with env.json). Otherwise cmd/invoke
+# builds the same bootstrap for this machine's architecture into
+# .cache/invoke/<FN>/, runs it under the Lambda Runtime Interface Emulator
+# with env.json's variables (starting DynamoDB Local with the table when
+# env.json points at a local endpoint that does not answer) and prints the
+# function's response on stdout, logs on stderr. INVOKE_RIE=1 forces that path.
+ENV_VARS ?= env.json
+
+.PHONY: invoke
+invoke: ## Invoke a function locally: make invoke FN=<LogicalId> EVENT=events/<file>.json (sam local invoke, else the emulator).
+	@if [ -z "$(FN)" ] || [ -z "$(EVENT)" ]; then \
+	  echo "usage: make invoke FN=AuthorizeFunction|CallbackFunction|RefreshFunction EVENT=events/<file>.json" >&2; exit 2; fi
+	@if [ -z "$(INVOKE_RIE)" ] && command -v sam >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
+	  sam build $(FN) >&2 && sam local invoke $(FN) -e $(EVENT) --env-vars $(ENV_VARS); \
+	else \
+	  $(MAKE) -s --no-print-directory $(RIE) $(DDB_JAR) >&2 && \
+	  go run ./cmd/invoke -fn $(FN) -event $(EVENT) -env-vars $(ENV_VARS); \
+	fi
