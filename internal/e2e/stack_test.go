@@ -68,6 +68,8 @@ type stack struct {
 	table   string
 	cipher  *gotoauth.TokenCipher
 	fns     map[string]*invoke.Emulator
+	boots   map[string]string            // bootstrap per function
+	envs    map[string]map[string]string // environment per function
 	logs    *testutil.Logs // everything the emulators and functions wrote
 	seen    []string       // secret values that went by: none may be logged
 }
@@ -77,7 +79,7 @@ type stack struct {
 // GOTO_SECRET_ID names a secret read through the AWS SDK from a local
 // Secrets Manager endpoint; there is no GOTO_CLIENT_SECRET and no
 // GOTO_LINK_SIGNING_KEY.
-func startStack(t *testing.T, extraEnv map[string]string) *stack {
+func startStack(t *testing.T, extraEnv map[string]string, goToOpts ...gototest.Option) *stack {
 	t.Helper()
 	root, err := invoke.ModuleRoot(".")
 	if err != nil {
@@ -90,7 +92,7 @@ func startStack(t *testing.T, extraEnv map[string]string) *stack {
 	ddb, _ := testutil.DynamoDB(t)
 	db, table := testutil.Table(t)
 
-	goTo := gototest.NewServer(gototest.WithRedirectURIs(redirectURI), gototest.WithStyle(gototest.StyleLegacy))
+	goTo := gototest.NewServer(append([]gototest.Option{gototest.WithRedirectURIs(redirectURI), gototest.WithStyle(gototest.StyleLegacy)}, goToOpts...)...)
 	t.Cleanup(goTo.Close)
 
 	tokenKey := make([]byte, 32)
@@ -110,7 +112,7 @@ func startStack(t *testing.T, extraEnv map[string]string) *stack {
 
 	s := &stack{
 		t: t, goTo: goTo, secrets: sm, db: db, table: table, cipher: cipher,
-		fns: map[string]*invoke.Emulator{}, logs: &testutil.Logs{},
+		fns: map[string]*invoke.Emulator{}, boots: map[string]string{}, envs: map[string]map[string]string{}, logs: &testutil.Logs{},
 		seen: []string{goTo.ClientSecret, linkKey, base64.StdEncoding.EncodeToString(tokenKey)},
 	}
 	t.Cleanup(s.nothingSecretLogged)
@@ -174,6 +176,7 @@ func startStack(t *testing.T, extraEnv map[string]string) *stack {
 		// The environment sam local invoke would give the function with
 		// these values; nothing of the test's own environment leaks in.
 		env := invoke.Environment(fn, invoke.EnvVars{b.id: vars}, nil)
+		s.boots[b.id], s.envs[b.id] = b.bootstrap, env
 		for _, k := range []string{"GOTO_CLIENT_SECRET", "GOTO_LINK_SIGNING_KEY"} {
 			if _, ok := env[k]; ok {
 				t.Fatalf("%s must not be set: secrets come from Secrets Manager", k)
@@ -202,6 +205,25 @@ func startStack(t *testing.T, extraEnv map[string]string) *stack {
 		t.Fatal(startErrs)
 	}
 	return s
+}
+
+// twin starts one more instance of a function, as Lambda does under load:
+// a second execution environment with the same code and configuration.
+func (s *stack) twin(id string) *invoke.Emulator {
+	s.t.Helper()
+	root, _ := invoke.ModuleRoot(".")
+	rie, err := invoke.FindRIE(root)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	em, err := invoke.Start(context.Background(), invoke.Options{
+		RIE: rie, Bootstrap: s.boots[id], Env: invoke.Environ(s.envs[id]), Output: s.logs,
+	})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { em.Close() })
+	return em
 }
 
 // checkBuild checks that the bootstrap is the function's package built as
