@@ -53,21 +53,9 @@ func (s *Store) acquireLease(ctx context.Context, id, owner string, ttl time.Dur
 	}
 	upd := expression.Set(expression.Name("lease_owner"), expression.Value(owner)).
 		Set(expression.Name("lease_expires_at"), expression.Value(now.Add(ttl).Unix()))
-	expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(upd).Build()
-	if err != nil {
-		return nil, err
-	}
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 &s.table,
-		Key:                       connKey(id),
-		UpdateExpression:          expr.Update(),
-		ConditionExpression:       expr.Condition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-		ReturnValues:              types.ReturnValueAllNew,
-	})
+	attrs, err := s.update(ctx, id, upd, cond, types.ReturnValueAllNew)
 	if err == nil {
-		c, derr := s.decode(out.Attributes)
+		c, derr := s.decode(attrs)
 		if derr != nil {
 			// The lease is ours but the tokens are unreadable (a token
 			// key missing here): give it back and report.
@@ -123,36 +111,16 @@ func (s *Store) storeRefreshed(ctx context.Context, c *Connection, tok *Token) (
 			Set(expression.Name("refresh_token_expires_at"), expression.Value(n.RefreshTokenExpiresAt.Unix()))
 	}
 	// Identity fields that arrived again are kept up to date.
-	for _, f := range []struct{ name, value string }{
-		{"account_key", tok.AccountKey}, {"organizer_key", tok.OrganizerKey}, {"email", tok.Email},
-		{"principal", tok.Principal}, {"first_name", tok.FirstName}, {"last_name", tok.LastName},
-		{"account_type", tok.AccountType}, {"scope", tok.Scope},
-	} {
-		if f.value != "" {
-			upd = upd.Set(expression.Name(f.name), expression.Value(f.value))
-		}
-	}
+	upd = setIdentity(upd, tok, false)
 	cond := expression.Name("version").Equal(expression.Value(c.Version))
-	expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(upd).Build()
-	if err != nil {
-		return nil, err
-	}
-	in := &dynamodb.UpdateItemInput{
-		TableName:                 &s.table,
-		Key:                       connKey(c.ConnectionID),
-		UpdateExpression:          expr.Update(),
-		ConditionExpression:       expr.Condition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-		ReturnValues:              types.ReturnValueUpdatedNew,
-	}
 	// The answer of a refresh may hold the only valid refresh token left:
 	// try hard to store it, even when the caller's context is done.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeBudget)
 	defer cancel()
-	var out *dynamodb.UpdateItemOutput
+	var attrs map[string]types.AttributeValue
+	var err error
 	for attempt, wait := 0, 100*time.Millisecond; ; attempt, wait = attempt+1, wait*2 {
-		out, err = s.db.UpdateItem(wctx, in)
+		attrs, err = s.update(wctx, c.ConnectionID, upd, cond, types.ReturnValueUpdatedNew)
 		if err == nil || isConditionFailed(err) || attempt == 5 || wctx.Err() != nil {
 			break
 		}
@@ -164,7 +132,7 @@ func (s *Store) storeRefreshed(ctx context.Context, c *Connection, tok *Token) (
 		}
 		return nil, fmt.Errorf("gotoauth: storing refreshed tokens: %w", err)
 	}
-	n.Version = numberAttr(out.Attributes, "version")
+	n.Version = numberAttr(attrs, "version")
 	return &n, nil
 }
 
@@ -212,19 +180,13 @@ func (s *Store) releaseLease(ctx context.Context, id, owner string) error {
 	return s.conditionalUpdate(ctx, id, upd, expression.Name("lease_owner").Equal(expression.Value(owner)))
 }
 
+// conditionalUpdate applies upd if cond holds, whatever ctx's deadline (it
+// releases leases and records outcomes that must not be lost); errStale
+// when cond does not hold.
 func (s *Store) conditionalUpdate(ctx context.Context, id string, upd expression.UpdateBuilder, cond expression.ConditionBuilder) error {
-	expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(upd).Build()
-	if err != nil {
-		return err
-	}
-	_, err = s.db.UpdateItem(context.WithoutCancel(ctx), &dynamodb.UpdateItemInput{
-		TableName:                 &s.table,
-		Key:                       connKey(id),
-		UpdateExpression:          expr.Update(),
-		ConditionExpression:       expr.Condition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	})
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeBudget)
+	defer cancel()
+	_, err := s.update(wctx, id, upd, cond, types.ReturnValueNone)
 	if isConditionFailed(err) {
 		return errStale
 	}

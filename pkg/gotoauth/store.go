@@ -213,19 +213,8 @@ func (s *Store) SaveConnection(ctx context.Context, id string, tok *Token) (*Con
 		Remove(expression.Name("failure_count")).
 		Remove(expression.Name("last_error")).
 		Remove(expression.Name("last_error_at"))
-	for _, f := range []struct{ name, value string }{
-		{"account_key", c.AccountKey}, {"organizer_key", c.OrganizerKey}, {"email", c.Email},
-		{"principal", c.Principal}, {"first_name", c.FirstName}, {"last_name", c.LastName},
-		{"account_type", c.AccountType}, {"scope", c.Scope},
-	} {
-		// A field that did not arrive this time is removed, so a reconnect
-		// to another GoTo account leaves nothing of the previous one.
-		if f.value != "" {
-			upd = upd.Set(expression.Name(f.name), expression.Value(f.value))
-		} else {
-			upd = upd.Remove(expression.Name(f.name))
-		}
-	}
+	// A reconnect to another GoTo account leaves nothing of the previous one.
+	upd = setIdentity(upd, tok, true)
 	// A slower, older consent must not overwrite a newer one.
 	cond := expression.Or(
 		expression.AttributeNotExists(expression.Name("pk")),
@@ -234,6 +223,20 @@ func (s *Store) SaveConnection(ctx context.Context, id string, tok *Token) (*Con
 			expression.Name("connected_at").LessThanEqual(expression.Value(unix(now))),
 		),
 	)
+	attrs, err := s.update(ctx, id, upd, cond, types.ReturnValueUpdatedNew)
+	if err != nil {
+		if isConditionFailed(err) {
+			return nil, errors.New("gotoauth: a newer consent for this connection was stored meanwhile")
+		}
+		return nil, fmt.Errorf("gotoauth: storing connection: %w", err)
+	}
+	c.Version = numberAttr(attrs, "version")
+	return c, nil
+}
+
+// update applies upd to connection id's item if cond holds, in one
+// conditional UpdateItem, and returns the attributes rv asks for.
+func (s *Store) update(ctx context.Context, id string, upd expression.UpdateBuilder, cond expression.ConditionBuilder, rv types.ReturnValue) (map[string]types.AttributeValue, error) {
 	expr, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
 	if err != nil {
 		return nil, err
@@ -245,16 +248,31 @@ func (s *Store) SaveConnection(ctx context.Context, id string, tok *Token) (*Con
 		ConditionExpression:       expr.Condition(),
 		ExpressionAttributeNames:  expr.Names(),
 		ExpressionAttributeValues: expr.Values(),
-		ReturnValues:              types.ReturnValueUpdatedNew,
+		ReturnValues:              rv,
 	})
 	if err != nil {
-		if isConditionFailed(err) {
-			return nil, errors.New("gotoauth: a newer consent for this connection was stored meanwhile")
-		}
-		return nil, fmt.Errorf("gotoauth: storing connection: %w", err)
+		return nil, err
 	}
-	c.Version = numberAttr(out.Attributes, "version")
-	return c, nil
+	return out.Attributes, nil
+}
+
+// setIdentity sets the GoTo identity fields that arrived in tok. With
+// removeMissing, those that did not arrive are removed (a new consent may be
+// another GoTo account).
+func setIdentity(upd expression.UpdateBuilder, tok *Token, removeMissing bool) expression.UpdateBuilder {
+	for _, f := range []struct{ name, value string }{
+		{"account_key", tok.AccountKey}, {"organizer_key", tok.OrganizerKey}, {"email", tok.Email},
+		{"principal", tok.Principal}, {"first_name", tok.FirstName}, {"last_name", tok.LastName},
+		{"account_type", tok.AccountType}, {"scope", tok.Scope},
+	} {
+		switch {
+		case f.value != "":
+			upd = upd.Set(expression.Name(f.name), expression.Value(f.value))
+		case removeMissing:
+			upd = upd.Remove(expression.Name(f.name))
+		}
+	}
+	return upd
 }
 
 // seal encrypts a token when a cipher is configured.
