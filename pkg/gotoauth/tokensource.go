@@ -49,16 +49,8 @@ func (ts *TokenSource) AccessToken(ctx context.Context, id string) (string, erro
 // Connection returns connection id with a valid access token, refreshing it
 // if needed.
 func (ts *TokenSource) Connection(ctx context.Context, id string) (*Connection, error) {
-	store := ts.Refresher.Store
-	c, err := store.Connection(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := usable(c); err != nil {
-		return nil, err
-	}
-	if ts.fresh(c) {
-		return c, nil
+	if c, err := ts.current(ctx, id); c != nil || err != nil {
+		return c, err
 	}
 	ch := ts.group.DoChan(id, func() (any, error) {
 		// Shared by every caller in this process: not bound to the first
@@ -87,6 +79,22 @@ func (ts *TokenSource) margin() time.Duration {
 
 func (ts *TokenSource) fresh(c *Connection) bool {
 	return c.AccessTokenExpiresAt.After(ts.Refresher.Store.now().Add(ts.margin()))
+}
+
+// current reads connection id and returns it if its access token is fresh;
+// (nil, nil) when it needs a refresh; an error when it cannot be used.
+func (ts *TokenSource) current(ctx context.Context, id string) (*Connection, error) {
+	c, err := ts.Refresher.Store.Connection(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := usable(c); err != nil {
+		return nil, err
+	}
+	if ts.fresh(c) {
+		return c, nil
+	}
+	return nil, nil
 }
 
 func usable(c *Connection) error {
@@ -133,15 +141,8 @@ func (ts *TokenSource) refresh(ctx context.Context, id string) (*Connection, err
 			return nil, fmt.Errorf("gotoauth: waiting for another refresher: %w", ctx.Err())
 		case <-time.After(poll):
 		}
-		c, err := store.Connection(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if err := usable(c); err != nil {
-			return nil, err
-		}
-		if ts.fresh(c) {
-			return c, nil
+		if c, err := ts.current(ctx, id); c != nil || err != nil {
+			return c, err
 		}
 	}
 }
