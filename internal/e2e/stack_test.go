@@ -70,8 +70,8 @@ type stack struct {
 	fns     map[string]*invoke.Emulator
 	boots   map[string]string            // bootstrap per function
 	envs    map[string]map[string]string // environment per function
-	logs    *testutil.Logs // everything the emulators and functions wrote
-	seen    []string       // secret values that went by: none may be logged
+	logs    *testutil.Logs               // everything the emulators and functions wrote
+	seen    []string                     // secret values that went by: none may be logged
 }
 
 // startStack builds the three bootstraps with the Makefile's targets and
