@@ -53,7 +53,8 @@ TOOLS := $(DDB_JAR) $(RIE) chromium
 
 .PHONY: run
 run: $(DDB_JAR) ## Run the connector locally end to end (DynamoDB Local, local GoTo, the real handlers) and print a connect link.
-	go run ./cmd/local
+	@go build -o $(CACHE)/bin/goto-connector-local ./cmd/local
+	@exec $(CACHE)/bin/goto-connector-local
 
 .PHONY: test
 test: $(TOOLS) ## Run the whole test suite (unit, integration against DynamoDB Local and gototest).
