@@ -23,7 +23,6 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/time/rate"
 
 	"github.com/gotoconnector/gotoconnector/internal/bench"
 	"github.com/gotoconnector/gotoconnector/internal/sweep"
@@ -95,8 +94,9 @@ func benchSweep(b *testing.B, n int, limit float64, concurrency int) {
 		before := w.counters()
 		r := w.refresher(fmt.Sprintf("bench-%s-%d", b.Name(), i))
 		if limit > 0 {
-			// As internal/wire builds it: burst 1.
-			r.Limiter = rate.NewLimiter(rate.Limit(limit), 1)
+			// As internal/wire builds it: a token bucket with burst 1 and
+			// the limit shared through the table.
+			r.Limiter = gotoauth.NewRateLimit(r.Store, "bench", limit)
 		}
 		s := &sweep.Sweeper{Refresher: r, Concurrency: concurrency}
 		b.StartTimer()

@@ -147,11 +147,13 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	s.LinkKey = sec.S.LinkSigningKey
 	s.App = &connect.App{Config: s.Config, Secrets: sec, DB: s.DB, Logger: log}
+	store := gotoauth.NewStore(s.DB, s.Config.TableName, gotoauth.WithSchedule(s.Config.Schedule))
 	s.sweep = &sweep.Sweeper{
 		Refresher: &gotoauth.Refresher{
-			Store:  gotoauth.NewStore(s.DB, s.Config.TableName, gotoauth.WithSchedule(s.Config.Schedule)),
-			Client: &gotoauth.Client{ClientID: s.Config.ClientID, ClientSecret: sec.S.ClientSecret, RedirectURL: s.Config.RedirectURI, Endpoint: s.Config.Endpoint},
-			Owner:  gotoauth.NewOwnerID("local"),
+			Store:   store,
+			Client:  &gotoauth.Client{ClientID: s.Config.ClientID, ClientSecret: sec.S.ClientSecret, RedirectURL: s.Config.RedirectURI, Endpoint: s.Config.Endpoint},
+			Owner:   gotoauth.NewOwnerID("local"),
+			Limiter: gotoauth.NewRateLimit(store, s.Config.ClientID, s.Config.RefreshRateLimit),
 		},
 		Logger: log,
 	}

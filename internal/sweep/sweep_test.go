@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -625,5 +626,56 @@ func TestUnknownTokenKeyIsAConfigurationError(t *testing.T) {
 	r := &gotoauth.Refresher{Store: withKey, Client: w.client()}
 	if res := r.Refresh(context.Background(), "c1", false); res.Outcome != gotoauth.Refreshed {
 		t.Fatalf("%+v", res)
+	}
+}
+
+// Two processes with a SharedLimiter each, on one table, together make at
+// most Rate calls in any one-second window.
+func TestSharedLimiterHoldsAcrossProcesses(t *testing.T) {
+	w := newWorld(t)
+	const rate, calls = 10, 36
+	procs := []gotoauth.Limiter{
+		&gotoauth.SharedLimiter{Store: w.store(), Name: "client-a", Rate: rate},
+		&gotoauth.SharedLimiter{Store: w.store(), Name: "client-a", Rate: rate},
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		go func(l gotoauth.Limiter) {
+			defer wg.Done()
+			for j := 0; j < calls/6; j++ {
+				if err := l.Wait(context.Background()); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}(procs[i%2])
+	}
+	wg.Wait()
+	// The windows as the table counted them.
+	total, windows := 0, 0
+	for _, item := range testutil.Items(t, w.db, w.table) {
+		if !strings.HasPrefix(testutil.S(item, "pk"), "rate#client-a#") {
+			continue
+		}
+		n, _ := strconv.Atoi(testutil.N(item, "calls"))
+		if n > rate {
+			t.Fatalf("%d calls in window %s, limit %d", n, testutil.S(item, "pk"), rate)
+		}
+		if testutil.N(item, "ttl") == "" {
+			t.Fatal("window item without ttl")
+		}
+		total += n
+		windows++
+	}
+	if total != calls || windows < calls/rate {
+		t.Fatalf("%d calls over %d windows", total, windows)
+	}
+	// Another name is another limit.
+	other := &gotoauth.SharedLimiter{Store: w.store(), Name: "client-b", Rate: rate}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := other.Wait(ctx); err != nil {
+		t.Fatalf("client-b waited for client-a's window: %v", err)
 	}
 }

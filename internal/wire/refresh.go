@@ -5,17 +5,17 @@ import (
 	"encoding/json"
 	"os"
 
-	"golang.org/x/time/rate"
-
 	"github.com/gotoconnector/gotoconnector/internal/sweep"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
 // RefreshHandler returns the refresh function's handler. The rate limiter
-// and the lease owner id are made once, at cold start; the store and GoTo
+// (REFRESH_RATE_LIMIT for this sweep and, through the table, for every
+// refresher using the same client id) and the lease owner id are made once,
+// at cold start; the store and GoTo
 // client are built per run from the current secrets.
 func (p *Parts) RefreshHandler() func(ctx context.Context, event json.RawMessage) (sweep.Summary, error) {
-	limiter := rate.NewLimiter(rate.Limit(p.Config.RefreshRateLimit), 1)
+	limiter := gotoauth.NewRateLimit(gotoauth.NewStore(p.DB, p.Config.TableName), p.Config.ClientID, p.Config.RefreshRateLimit)
 	owner := gotoauth.NewOwnerID("refresh")
 	return func(ctx context.Context, event json.RawMessage) (sweep.Summary, error) {
 		sec, err := p.Secrets.Get(ctx)

@@ -47,12 +47,15 @@ func ExampleTokenSource() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	store := gotoauth.NewStore(dynamodb.NewFromConfig(awsCfg), "goto-connector-ConnectionsTable-XYZ")
 	ts := &gotoauth.TokenSource{Refresher: &gotoauth.Refresher{
-		Store: gotoauth.NewStore(dynamodb.NewFromConfig(awsCfg), "goto-connector-ConnectionsTable-XYZ"),
+		Store: store,
 		Client: &gotoauth.Client{
 			ClientID:     "your-client-id",
 			ClientSecret: "client_secret from the connector's secret",
 		},
+		// GoTo's limit is per client, for the sweep and you together.
+		Limiter: gotoauth.NewRateLimit(store, "your-client-id", 10),
 	}}
 	token, err := ts.AccessToken(ctx, "customer-42")
 	switch {

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // Outcome is what one refresh attempt did.
@@ -44,8 +42,10 @@ const (
 type Refresher struct {
 	Store  *Store
 	Client *Client
-	// Limiter, when set, paces calls to GoTo (REFRESH_RATE_LIMIT).
-	Limiter *rate.Limiter
+	// Limiter, when set, paces calls to GoTo (REFRESH_RATE_LIMIT): a
+	// *rate.Limiter for this process, a SharedLimiter for all of them, or
+	// both (Limiters).
+	Limiter Limiter
 	// Owner names this refresher in leases; empty means a random id.
 	Owner string
 	// LeaseDuration bounds how long a dead refresher blocks a connection.
