@@ -36,6 +36,8 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/gotoconnector/gotoconnector/internal/devenv"
+
 	"github.com/gotoconnector/gotoconnector/internal/invoke"
 )
 
@@ -90,7 +92,7 @@ func invokeLocal(ctx context.Context, fnID, eventPath, envPath, templatePath, bu
 	if err != nil {
 		return nil, err
 	}
-	root, err := invoke.ModuleRoot(wd)
+	root, err := devenv.ModuleRoot(wd)
 	if err != nil {
 		return nil, err
 	}

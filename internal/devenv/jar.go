@@ -36,7 +36,7 @@ func jarDir(dir string) (string, error) {
 		dir = os.Getenv("DYNAMODB_LOCAL_DIR")
 	}
 	if dir == "" {
-		root, err := moduleRoot()
+		root, err := ModuleRoot(".")
 		if err != nil {
 			return "", fmt.Errorf("devenv: locating DynamoDB Local (set DYNAMODB_LOCAL_DIR): %w", err)
 		}

@@ -6,21 +6,21 @@ import (
 	"path/filepath"
 )
 
-// moduleRoot returns the nearest folder at or above the working directory
-// that holds a go.mod.
-func moduleRoot() (string, error) {
-	wd, err := os.Getwd()
+// ModuleRoot returns the nearest folder at or above dir that holds a go.mod:
+// where .cache/, template.yaml and the Makefile are.
+func ModuleRoot(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return "", err
 	}
-	for dir := wd; ; {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
+	for d := dir; ; {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d, nil
 		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod at or above %s", wd)
+		parent := filepath.Dir(d)
+		if parent == d {
+			return "", fmt.Errorf("no go.mod at or above %s", dir)
 		}
-		dir = parent
+		d = parent
 	}
 }

@@ -81,7 +81,7 @@ type stack struct {
 // GOTO_LINK_SIGNING_KEY.
 func startStack(t *testing.T, extraEnv map[string]string, goToOpts ...gototest.Option) *stack {
 	t.Helper()
-	root, err := invoke.ModuleRoot(".")
+	root, err := devenv.ModuleRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +211,7 @@ func startStack(t *testing.T, extraEnv map[string]string, goToOpts ...gototest.O
 // a second execution environment with the same code and configuration.
 func (s *stack) twin(id string) *invoke.Emulator {
 	s.t.Helper()
-	root, _ := invoke.ModuleRoot(".")
+	root, _ := devenv.ModuleRoot(".")
 	rie, err := invoke.FindRIE(root)
 	if err != nil {
 		s.t.Fatal(err)

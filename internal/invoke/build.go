@@ -11,24 +11,6 @@ import (
 	"strings"
 )
 
-// ModuleRoot returns the nearest folder at or above dir that holds a go.mod.
-func ModuleRoot(dir string) (string, error) {
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		return "", err
-	}
-	for d := dir; ; {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "", fmt.Errorf("no go.mod at or above %s", dir)
-		}
-		d = parent
-	}
-}
-
 // HostArch is the GOARCH bootstraps are built for to run on this machine.
 var HostArch = runtime.GOARCH
 

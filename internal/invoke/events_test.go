@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gotoconnector/gotoconnector/internal/devenv"
+
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/gotoconnector/gotoconnector/internal/config"
@@ -24,7 +26,7 @@ import (
 // repoFile reads a file of the repository.
 func repoFile(t *testing.T, path string) []byte {
 	t.Helper()
-	root, err := ModuleRoot(".")
+	root, err := devenv.ModuleRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gotoconnector/gotoconnector/internal/devenv"
+
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/gotoconnector/gotoconnector/internal/sweep"
@@ -26,7 +28,7 @@ func TestMain(m *testing.M) { testutil.Main(m) }
 // event, with the repository's template and env.json.
 func localOptions(t *testing.T, id, eventPath string) LocalOptions {
 	t.Helper()
-	root, err := ModuleRoot(".")
+	root, err := devenv.ModuleRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -151,11 +151,7 @@ func (s *Store) markReauthRequired(ctx context.Context, c *Connection, owner, re
 		Remove(expression.Name("next_refresh_at")).
 		Remove(expression.Name("lease_owner")).
 		Remove(expression.Name("lease_expires_at"))
-	cond := expression.And(
-		expression.Name("version").Equal(expression.Value(c.Version)),
-		expression.Name("lease_owner").Equal(expression.Value(owner)),
-	)
-	return s.conditionalUpdate(ctx, c.ConnectionID, upd, cond)
+	return s.conditionalUpdate(ctx, c.ConnectionID, upd, unchangedUnder(c, owner))
 }
 
 // recordFailure notes a failed refresh that leaves the tokens untouched and
@@ -167,11 +163,16 @@ func (s *Store) recordFailure(ctx context.Context, c *Connection, owner, code st
 		Add(expression.Name("failure_count"), expression.Value(1)).
 		Remove(expression.Name("lease_owner")).
 		Remove(expression.Name("lease_expires_at"))
-	cond := expression.And(
+	return s.conditionalUpdate(ctx, c.ConnectionID, upd, unchangedUnder(c, owner))
+}
+
+// unchangedUnder holds while owner still holds c's lease and no tokens were
+// written since it was taken.
+func unchangedUnder(c *Connection, owner string) expression.ConditionBuilder {
+	return expression.And(
 		expression.Name("version").Equal(expression.Value(c.Version)),
 		expression.Name("lease_owner").Equal(expression.Value(owner)),
 	)
-	return s.conditionalUpdate(ctx, c.ConnectionID, upd, cond)
 }
 
 // releaseLease gives the lease back without changing anything else.
