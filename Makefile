@@ -102,7 +102,7 @@ clean: ## Remove build output (keeps downloaded tools in .cache/).
 bench: $(DDB_JAR) ## Benchmark the refresh sweep (10,000 connections; rate limit on/off; naive); output in .cache/bench.txt.
 	@mkdir -p $(CACHE)
 	set -o pipefail; { echo "# $$(date -u +%FT%TZ) nproc=$$(nproc) mem=$$(free -g | awk '/^Mem:/{print $$2}')GiB $$(go version) DynamoDB Local from npm amplify-dynamodb-simulator@$(DDB_VERSION)"; \
-	  go test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/bench/; } | tee $(CACHE)/bench.txt
+	  go test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/testing/bench/; } | tee $(CACHE)/bench.txt
 
 # --- make invoke ---
 # Invoke one function locally, as `sam local invoke` does:

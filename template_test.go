@@ -17,7 +17,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/gotoconnector/gotoconnector/internal/config"
+	"github.com/gotoconnector/gotoconnector/internal/service/config"
 )
 
 // The template is checked as YAML nodes: CloudFormation's short tags
@@ -272,7 +272,7 @@ func TestTemplateRuntime(t *testing.T) {
 // call (getenv("X"), required("X"), duration("X", ...), ...).
 func configVariables(t *testing.T) []string {
 	t.Helper()
-	files, err := filepath.Glob("internal/config/*.go")
+	files, err := filepath.Glob("internal/service/config/*.go")
 	if err != nil {
 		t.Fatal(err)
 	}

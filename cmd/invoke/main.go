@@ -36,9 +36,9 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"github.com/gotoconnector/gotoconnector/internal/devenv"
+	"github.com/gotoconnector/gotoconnector/internal/devtools/devenv"
 
-	"github.com/gotoconnector/gotoconnector/internal/invoke"
+	"github.com/gotoconnector/gotoconnector/internal/devtools/invoke"
 )
 
 func main() {

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gotoconnector/gotoconnector/internal/localrun"
+	"github.com/gotoconnector/gotoconnector/internal/devtools/localrun"
 )
 
 func main() {

@@ -1,5 +1,5 @@
-// Command callback is the Lambda function behind GET /callback. It only wires and
-// starts; the handler is connect.App.Callback.
+// Command callback is the Lambda function behind GET /callback. It only
+// wires and starts; the handler is connect.App.Callback.
 package main
 
 import (
@@ -8,13 +8,14 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/gotoconnector/gotoconnector/internal/wire"
+	"github.com/gotoconnector/gotoconnector/internal/service/connect"
+	"github.com/gotoconnector/gotoconnector/internal/service/platform"
 )
 
 func main() {
-	parts, err := wire.FromEnv(context.Background(), os.Getenv)
+	parts, err := platform.FromEnv(context.Background(), os.Getenv)
 	if err != nil {
-		wire.Fatal(err)
+		platform.Fatal(err)
 	}
-	lambda.Start(parts.ConnectApp().Callback)
+	lambda.Start(connect.NewApp(parts).Callback)
 }

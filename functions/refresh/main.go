@@ -1,7 +1,7 @@
 // Command refresh is the Lambda function that keeps every connection alive:
 // on its EventBridge schedule it sweeps the due connections, and on a manual
 // invocation ({"connection_ids": [...], "force": true}) it refreshes those.
-// It only wires and starts; the logic is in internal/sweep.
+// It only wires and starts; the logic is in internal/service/refresh.
 package main
 
 import (
@@ -10,13 +10,14 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/gotoconnector/gotoconnector/internal/wire"
+	"github.com/gotoconnector/gotoconnector/internal/service/platform"
+	"github.com/gotoconnector/gotoconnector/internal/service/refresh"
 )
 
 func main() {
-	parts, err := wire.FromEnv(context.Background(), os.Getenv)
+	parts, err := platform.FromEnv(context.Background(), os.Getenv)
 	if err != nil {
-		wire.Fatal(err)
+		platform.Fatal(err)
 	}
-	lambda.Start(parts.RefreshHandler())
+	lambda.Start(refresh.NewHandler(parts))
 }

@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/gotoconnector/gotoconnector/internal/config"
+	"github.com/gotoconnector/gotoconnector/internal/service/config"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 

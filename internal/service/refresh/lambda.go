@@ -1,29 +1,30 @@
-package wire
+package refresh
 
 import (
 	"context"
 	"encoding/json"
 	"os"
 
-	"github.com/gotoconnector/gotoconnector/internal/sweep"
+	"github.com/gotoconnector/gotoconnector/internal/service/platform"
+
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
-// RefreshHandler returns the refresh function's handler. The rate limiter
+// NewHandler returns the refresh function's handler, built from p. The rate limiter
 // (REFRESH_RATE_LIMIT for this sweep and, through the table, for every
 // refresher using the same client id) and the lease owner id are made once,
 // at cold start; the store and GoTo
 // client are built per run from the current secrets.
-func (p *Parts) RefreshHandler() func(ctx context.Context, event json.RawMessage) (sweep.Summary, error) {
+func NewHandler(p *platform.Parts) func(ctx context.Context, event json.RawMessage) (Summary, error) {
 	limiter := gotoauth.NewRateLimit(gotoauth.NewStore(p.DB, p.Config.TableName), p.Config.ClientID, p.Config.RefreshRateLimit)
 	owner := gotoauth.NewOwnerID("refresh")
-	return func(ctx context.Context, event json.RawMessage) (sweep.Summary, error) {
+	return func(ctx context.Context, event json.RawMessage) (Summary, error) {
 		sec, err := p.Secrets.Get(ctx)
 		if err != nil {
 			p.Logger.Error("secrets unavailable", "error", err)
-			return sweep.Summary{}, err
+			return Summary{}, err
 		}
-		s := &sweep.Sweeper{
+		s := &Sweeper{
 			Refresher: &gotoauth.Refresher{
 				Store: gotoauth.NewStore(p.DB, p.Config.TableName,
 					gotoauth.WithTokenCipher(sec.TokenCipher),

@@ -1,4 +1,4 @@
-package sweep_test
+package refresh_test
 
 import (
 	"context"
@@ -16,8 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"golang.org/x/time/rate"
 
-	"github.com/gotoconnector/gotoconnector/internal/sweep"
-	"github.com/gotoconnector/gotoconnector/internal/testutil"
+	"github.com/gotoconnector/gotoconnector/internal/service/refresh"
+	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
 )
@@ -63,8 +63,8 @@ func (w *world) refresher(owner string) *gotoauth.Refresher {
 	return &gotoauth.Refresher{Store: w.store(), Client: w.client(), Owner: owner, RetryBase: time.Minute}
 }
 
-func (w *world) sweeper(owner string) *sweep.Sweeper {
-	return &sweep.Sweeper{Refresher: w.refresher(owner), Concurrency: 4}
+func (w *world) sweeper(owner string) *refresh.Sweeper {
+	return &refresh.Sweeper{Refresher: w.refresher(owner), Concurrency: 4}
 }
 
 // connect runs consent and exchange for each id and stores the connection.
@@ -99,7 +99,7 @@ func (w *world) conn(id string) *gotoauth.Connection {
 	return c
 }
 
-func (w *world) sweep(s *sweep.Sweeper) sweep.Summary {
+func (w *world) sweep(s *refresh.Sweeper) refresh.Summary {
 	w.t.Helper()
 	sum, err := s.Sweep(context.Background())
 	if err != nil {
@@ -126,7 +126,7 @@ func TestOneRefreshUnderConcurrency(t *testing.T) {
 		mu     sync.Mutex
 		tokens = map[string]int{}
 		errs   []error
-		sums   []sweep.Summary
+		sums   []refresh.Summary
 	)
 	start := make(chan struct{})
 	for i := 0; i < 50; i++ {
@@ -146,7 +146,7 @@ func TestOneRefreshUnderConcurrency(t *testing.T) {
 	}
 	for i := 0; i < 2; i++ {
 		wg.Add(1)
-		go func(s *sweep.Sweeper) {
+		go func(s *refresh.Sweeper) {
 			defer wg.Done()
 			<-start
 			sum, err := s.Sweep(context.Background())
@@ -339,7 +339,7 @@ func TestBackoffGrowsAndStopsBeforeExpiry(t *testing.T) {
 	var atRisk int
 	r := w.refresher("sweep")
 	r.OnAtRisk = func(*gotoauth.Connection, error) { atRisk++ }
-	s := &sweep.Sweeper{Refresher: r}
+	s := &refresh.Sweeper{Refresher: r}
 	w.clock.Advance(25 * time.Hour)
 	var waits []time.Duration
 	for i := 0; i < 8; i++ {
@@ -443,7 +443,7 @@ func TestSweepStopsBeforeDeadline(t *testing.T) {
 	}
 	w.connect(ids...)
 	w.clock.Advance(25 * time.Hour)
-	s := &sweep.Sweeper{Refresher: w.refresher("s"), Concurrency: 2, Reserve: 500 * time.Millisecond}
+	s := &refresh.Sweeper{Refresher: w.refresher("s"), Concurrency: 2, Reserve: 500 * time.Millisecond}
 	ctx, cancel := context.WithTimeout(context.Background(), 1200*time.Millisecond)
 	defer cancel()
 	sum, err := s.Sweep(ctx)
@@ -486,7 +486,7 @@ func TestSweepHonoursRateLimit(t *testing.T) {
 	w.clock.Advance(25 * time.Hour)
 	r := w.refresher("s")
 	r.Limiter = rate.NewLimiter(20, 1)
-	s := &sweep.Sweeper{Refresher: r, Concurrency: 8}
+	s := &refresh.Sweeper{Refresher: r, Concurrency: 8}
 	start := time.Now()
 	sum := w.sweep(s)
 	// 12 calls at 20/s with a burst of 1 need at least 11/20 s.
@@ -580,7 +580,7 @@ func TestRateLimitPausesTheWholeSweep(t *testing.T) {
 	w.connect(ids...)
 	w.clock.Advance(25 * time.Hour)
 	w.goto_.FailAlways(gototest.RateLimited(time.Minute))
-	s := &sweep.Sweeper{Refresher: w.refresher("s"), Concurrency: 1, Reserve: time.Second}
+	s := &refresh.Sweeper{Refresher: w.refresher("s"), Concurrency: 1, Reserve: time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	sum, err := s.Sweep(ctx)

@@ -2,7 +2,7 @@ package bench_test
 
 // The sweep benchmarks of BENCHMARKS.md. Run them with `make bench`, or:
 //
-//	go test -run '^$' -bench . -benchtime 1x -timeout 30m ./internal/bench/
+//	go test -run '^$' -bench . -benchtime 1x -timeout 30m ./internal/testing/bench/
 //
 // They need DynamoDB Local (make dynamodb-local). Each benchmark reports
 // refreshes/s (connections refreshed per second of wall time) and more;
@@ -24,9 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/gotoconnector/gotoconnector/internal/bench"
-	"github.com/gotoconnector/gotoconnector/internal/sweep"
-	"github.com/gotoconnector/gotoconnector/internal/testutil"
+	"github.com/gotoconnector/gotoconnector/internal/service/refresh"
+	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
 )
@@ -45,7 +44,7 @@ var (
 	// REFRESH_RATE_LIMIT's default, 10/s, would need 1000 s for 10,000
 	// connections: see BENCH_DEFAULT_RATE_CONNECTIONS.
 	rateLimit       = envFloat("BENCH_RATE", 200)
-	rateConcurrency = envInt("BENCH_RATE_CONCURRENCY", sweep.DefaultConcurrency)
+	rateConcurrency = envInt("BENCH_RATE_CONCURRENCY", refresh.DefaultConcurrency)
 	// Connections of the sweep at the production defaults (10/s, 16
 	// workers): 300 take 30 s.
 	defaultRateConnections = envInt("BENCH_DEFAULT_RATE_CONNECTIONS", 300)
@@ -58,7 +57,7 @@ var (
 // Production defaults (internal/config, internal/sweep).
 const (
 	defaultRate        = 10
-	defaultConcurrency = sweep.DefaultConcurrency
+	defaultConcurrency = refresh.DefaultConcurrency
 )
 
 const redirectURI = "https://connector.example.com/callback"
@@ -98,7 +97,7 @@ func benchSweep(b *testing.B, n int, limit float64, concurrency int) {
 			// the limit shared through the table.
 			r.Limiter = gotoauth.NewRateLimit(r.Store, "bench", limit)
 		}
-		s := &sweep.Sweeper{Refresher: r, Concurrency: concurrency}
+		s := &refresh.Sweeper{Refresher: r, Concurrency: concurrency}
 		b.StartTimer()
 		start := time.Now()
 		sum, err := s.Sweep(context.Background())
@@ -140,12 +139,12 @@ func BenchmarkNaive(b *testing.B) {
 	if naiveConnections > 0 && naiveConnections < n {
 		want = naiveConnections
 	}
-	var res bench.NaiveResult
+	var res NaiveResult
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		w.makeDue(b)
 		before := w.counters()
-		nv := &bench.Naive{DB: w.db, Table: w.table, Client: w.client(), Cipher: w.cipher, Schedule: w.schedule, Now: w.clock.Now}
+		nv := &Naive{DB: w.db, Table: w.table, Client: w.client(), Cipher: w.cipher, Schedule: w.schedule, Now: w.clock.Now}
 		b.StartTimer()
 		r, err := nv.Sweep(context.Background(), want)
 		b.StopTimer()

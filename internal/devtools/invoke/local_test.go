@@ -14,12 +14,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gotoconnector/gotoconnector/internal/devenv"
+	"github.com/gotoconnector/gotoconnector/internal/devtools/devenv"
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/gotoconnector/gotoconnector/internal/sweep"
-	"github.com/gotoconnector/gotoconnector/internal/testutil"
+	"github.com/gotoconnector/gotoconnector/internal/service/refresh"
+	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 )
 
 func TestMain(m *testing.M) { testutil.Main(m) }
@@ -79,7 +79,7 @@ func TestLocalStartsDynamoDB(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, logs)
 	}
-	var sum sweep.Summary
+	var sum refresh.Summary
 	if err := json.Unmarshal(resp, &sum); err != nil {
 		t.Fatalf("response %s: %v", resp, err)
 	}

@@ -1,7 +1,8 @@
-// Package wire builds the connector's parts from the environment at cold
+// Package platform builds the connector's parts from the environment at cold
 // start: configuration, AWS clients, the secrets source and the logger. The
-// Lambda mains call it and start; nothing here changes after start.
-package wire
+// Lambda mains call it and start; nothing here changes after start. It links
+// no handler: each function imports only the handlers it serves.
+package platform
 
 import (
 	"context"
@@ -16,9 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/gotoconnector/gotoconnector/internal/config"
-	"github.com/gotoconnector/gotoconnector/internal/connect"
-	"github.com/gotoconnector/gotoconnector/internal/secrets"
+	"github.com/gotoconnector/gotoconnector/internal/service/config"
+	"github.com/gotoconnector/gotoconnector/internal/service/secrets"
 )
 
 // Parts are what every function needs.
@@ -83,17 +83,6 @@ func quietLocalChecksums(o *dynamodb.Options) {
 	}
 	if u, err := url.Parse(*o.BaseEndpoint); err == nil && config.IsLoopbackHost(u.Hostname()) {
 		o.DisableValidateResponseChecksum = true
-	}
-}
-
-// ConnectApp returns the authorize and callback handlers' App.
-func (p *Parts) ConnectApp() *connect.App {
-	return &connect.App{
-		Config:     p.Config,
-		Secrets:    p.Secrets,
-		DB:         p.DB,
-		HTTPClient: p.HTTPClient,
-		Logger:     p.Logger,
 	}
 }
 

@@ -27,10 +27,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/gotoconnector/gotoconnector"
-	"github.com/gotoconnector/gotoconnector/internal/devenv"
-	"github.com/gotoconnector/gotoconnector/internal/invoke"
-	"github.com/gotoconnector/gotoconnector/internal/sweep"
-	"github.com/gotoconnector/gotoconnector/internal/testutil"
+	"github.com/gotoconnector/gotoconnector/internal/devtools/devenv"
+	"github.com/gotoconnector/gotoconnector/internal/devtools/invoke"
+	"github.com/gotoconnector/gotoconnector/internal/service/refresh"
+	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
 )
@@ -308,7 +308,7 @@ func (s *stack) http(id string, ev events.APIGatewayV2HTTPRequest) events.APIGat
 
 // refresh invokes the refresh function and returns its summary, checking
 // the summary's public fields are all there.
-func (s *stack) refresh(event any) sweep.Summary {
+func (s *stack) refresh(event any) refresh.Summary {
 	s.t.Helper()
 	raw := s.invoke("RefreshFunction", event)
 	var fields map[string]any
@@ -320,7 +320,7 @@ func (s *stack) refresh(event any) sweep.Summary {
 			s.t.Fatalf("the summary %s has no %q", raw, k)
 		}
 	}
-	var sum sweep.Summary
+	var sum refresh.Summary
 	if err := json.Unmarshal(raw, &sum); err != nil {
 		s.t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"github.com/gotoconnector/gotoconnector/internal/devenv"
+	"github.com/gotoconnector/gotoconnector/internal/devtools/devenv"
 )
 
 // chromiumPath is Debian's chromium, which `make chromium` installs.

@@ -12,10 +12,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/gotoconnector/gotoconnector/internal/config"
-	"github.com/gotoconnector/gotoconnector/internal/connect"
-	"github.com/gotoconnector/gotoconnector/internal/secrets"
-	"github.com/gotoconnector/gotoconnector/internal/testutil"
+	"github.com/gotoconnector/gotoconnector/internal/service/config"
+	"github.com/gotoconnector/gotoconnector/internal/service/connect"
+	"github.com/gotoconnector/gotoconnector/internal/service/secrets"
+	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
 )

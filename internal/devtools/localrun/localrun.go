@@ -18,12 +18,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/gotoconnector/gotoconnector/internal/apigw"
-	"github.com/gotoconnector/gotoconnector/internal/config"
-	"github.com/gotoconnector/gotoconnector/internal/connect"
-	"github.com/gotoconnector/gotoconnector/internal/devenv"
-	"github.com/gotoconnector/gotoconnector/internal/secrets"
-	"github.com/gotoconnector/gotoconnector/internal/sweep"
+	"github.com/gotoconnector/gotoconnector/internal/devtools/apigw"
+	"github.com/gotoconnector/gotoconnector/internal/devtools/devenv"
+	"github.com/gotoconnector/gotoconnector/internal/service/config"
+	"github.com/gotoconnector/gotoconnector/internal/service/connect"
+	"github.com/gotoconnector/gotoconnector/internal/service/refresh"
+	"github.com/gotoconnector/gotoconnector/internal/service/secrets"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
 )
@@ -67,7 +67,7 @@ type Stack struct {
 
 	ddb    *devenv.DynamoDB
 	server *http.Server
-	sweep  *sweep.Sweeper
+	sweep  *refresh.Sweeper
 	stop   context.CancelFunc
 	done   chan struct{}
 }
@@ -148,7 +148,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	s.LinkKey = sec.S.LinkSigningKey
 	s.App = &connect.App{Config: s.Config, Secrets: sec, DB: s.DB, Logger: log}
 	store := gotoauth.NewStore(s.DB, s.Config.TableName, gotoauth.WithSchedule(s.Config.Schedule))
-	s.sweep = &sweep.Sweeper{
+	s.sweep = &refresh.Sweeper{
 		Refresher: &gotoauth.Refresher{
 			Store:   store,
 			Client:  &gotoauth.Client{ClientID: s.Config.ClientID, ClientSecret: sec.S.ClientSecret, RedirectURL: s.Config.RedirectURI, Endpoint: s.Config.Endpoint},

@@ -3,7 +3,7 @@ package browsertest
 import (
 	"testing"
 
-	"github.com/gotoconnector/gotoconnector/internal/testutil"
+	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 )
 
 // localrun starts its own DynamoDB Local and Stack.Close stops it; Main

@@ -13,8 +13,9 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/gotoconnector/gotoconnector/internal/config"
-	"github.com/gotoconnector/gotoconnector/internal/secrets"
+	"github.com/gotoconnector/gotoconnector/internal/service/config"
+	"github.com/gotoconnector/gotoconnector/internal/service/platform"
+	"github.com/gotoconnector/gotoconnector/internal/service/secrets"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
@@ -67,4 +68,10 @@ func (a *App) deps(ctx context.Context) (*secrets.Secrets, *gotoauth.Store, *got
 		Now:          a.now,
 	}
 	return sec, store, client, nil
+}
+
+// NewApp returns the App of the connect flow built from the function's
+// parts (configuration, AWS clients, secrets, logger).
+func NewApp(p *platform.Parts) *App {
+	return &App{Config: p.Config, Secrets: p.Secrets, DB: p.DB, HTTPClient: p.HTTPClient, Logger: p.Logger}
 }

@@ -2,7 +2,7 @@
 // every due connection, and manual refreshes of named connections, with
 // bounded concurrency, one rate limit for the whole sweep, and a stop
 // before the Lambda deadline that leaves nothing half-done.
-package sweep
+package refresh
 
 import (
 	"context"

@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/gotoconnector/gotoconnector/internal/devenv"
+	"github.com/gotoconnector/gotoconnector/internal/devtools/devenv"
 )
 
 var (

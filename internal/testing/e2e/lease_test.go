@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gotoconnector/gotoconnector/internal/invoke"
-	"github.com/gotoconnector/gotoconnector/internal/sweep"
+	"github.com/gotoconnector/gotoconnector/internal/devtools/invoke"
+	"github.com/gotoconnector/gotoconnector/internal/service/refresh"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
 )
@@ -40,7 +40,7 @@ func TestLambdaConcurrentRefreshesShareOneLease(t *testing.T) {
 
 	event, _ := json.Marshal(map[string]any{"connection_ids": []string{"cust-lease"}, "force": true})
 	emulators := []*invoke.Emulator{s.fns["RefreshFunction"], s.twin("RefreshFunction")}
-	sums := make([]sweep.Summary, len(emulators))
+	sums := make([]refresh.Summary, len(emulators))
 	var wg sync.WaitGroup
 	for i, em := range emulators {
 		wg.Add(1)

@@ -14,12 +14,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gotoconnector/gotoconnector/internal/devenv"
+	"github.com/gotoconnector/gotoconnector/internal/devtools/devenv"
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/gotoconnector/gotoconnector/internal/config"
-	"github.com/gotoconnector/gotoconnector/internal/sweep"
+	"github.com/gotoconnector/gotoconnector/internal/service/config"
+	"github.com/gotoconnector/gotoconnector/internal/service/refresh"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
@@ -151,7 +151,7 @@ func TestSampleRefreshEvents(t *testing.T) {
 		!strings.HasPrefix(sched.Resources[0], "arn:aws:events:") || sched.Time.IsZero() {
 		t.Errorf("schedule.json is not an EventBridge scheduled event: %+v", sched)
 	}
-	var manual sweep.ManualRequest
+	var manual refresh.ManualRequest
 	dec = json.NewDecoder(bytes.NewReader(repoFile(t, "events/refresh-manual.json")))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&manual); err != nil {
