@@ -12,7 +12,7 @@ import (
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
-func store(t *testing.T, db gotoauth.DynamoDB, table string, opts ...gotoauth.StoreOption) *gotoauth.Store {
+func store(t testing.TB, db gotoauth.DynamoDB, table string, opts ...gotoauth.StoreOption) *gotoauth.Store {
 	t.Helper()
 	s, err := gotoauth.NewStore(db, table, opts...)
 	if err != nil {

@@ -150,8 +150,16 @@ func (ts *TokenSource) refreshOne(ctx context.Context, id string, n need, onAnsw
 		return res
 	}
 
-	// The rate slot, only now that the lease is ours.
-	if err := ts.wait(ctx); err != nil {
+	// The rate slot, only now that the lease is ours. ctx's deadline
+	// bounds starting the lease write; the wait for the slot may use the
+	// lease write's budget too, since the refresh budget counts it.
+	slotCtx := ctx
+	if dl, ok := ctx.Deadline(); ok && ctx.Err() != context.Canceled {
+		var cancel context.CancelFunc
+		slotCtx, cancel = context.WithDeadline(work, dl.Add(leaseWriteBudget))
+		defer cancel()
+	}
+	if err := ts.wait(slotCtx); err != nil {
 		_ = ts.store.releaseLease(work, id, ts.owner)
 		res.Err = err
 		if errors.Is(err, ErrLimiter) {

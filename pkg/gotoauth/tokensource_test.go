@@ -36,7 +36,7 @@ func (c *countingDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInpu
 
 // fixture is one connected customer: GoTo, a table, a store.
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	clock  *testutil.Clock // GoTo's, the client's and the store's
 	srv    *gototest.Server
 	client *gotoauth.Client
@@ -46,7 +46,7 @@ type fixture struct {
 	tok    *gotoauth.Token
 }
 
-func newFixture(t *testing.T, opts ...gototest.Option) *fixture {
+func newFixture(t testing.TB, opts ...gototest.Option) *fixture {
 	t.Helper()
 	clock := testutil.NewClock(time.Now())
 	srv := gototest.NewServer(append([]gototest.Option{gototest.WithSingleUseRefreshTokens(), gototest.WithClock(clock.Now)}, opts...)...)
@@ -256,5 +256,34 @@ func TestClientRefreshesOnceOnRejection(t *testing.T) {
 	wg.Wait()
 	if f.srv.RefreshRequests() != 2 || f.srv.InvalidGrants() != 0 {
 		t.Fatalf("%d refreshes (want 2 in all), %d invalid_grant", f.srv.RefreshRequests(), f.srv.InvalidGrants())
+	}
+}
+
+// BenchmarkAccessToken measures a hot connection's AccessToken with and
+// without the in-process cache, and reports the DynamoDB calls it costs per
+// 1,000 calls (make bench-library; see BENCHMARKS.md).
+func BenchmarkAccessToken(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		size int
+	}{{"cache", 10000}, {"no-cache", 0}} {
+		b.Run(bc.name, func(b *testing.B) {
+			f := newFixture(b)
+			ts, err := gotoauth.NewTokenSource(f.store, f.client, gotoauth.WithCacheSize(bc.size))
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			before := f.db.gets.Load() + f.db.updates.Load()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := ts.AccessToken(ctx, "c1"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			calls := f.db.gets.Load() + f.db.updates.Load() - before
+			b.ReportMetric(1000*float64(calls)/float64(b.N), "dynamodb-calls/1000")
+		})
 	}
 }
