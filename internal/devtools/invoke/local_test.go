@@ -190,4 +190,3 @@ func TestEmulatorClose(t *testing.T) {
 		t.Error("an invocation after Close succeeded")
 	}
 }
-
