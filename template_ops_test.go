@@ -307,6 +307,26 @@ func alarmProblems(root *yaml.Node, emitted []string) []string {
 			report("%s watches %s, which the refresh function does not emit (it emits %v)", id, want.metric, emitted)
 		}
 	}
+	// The alarms that count sweeps have one schedule as their period, for
+	// every schedule the template allows.
+	for _, id := range []string{"RefreshThrottlesAlarm", "SweepDeferredAlarm", "SweepNotRunningAlarm"} {
+		period := get(res, id, "Properties", "Period")
+		schedules := get(root, "Parameters", "RefreshSchedule", "AllowedValues")
+		if period == nil || schedules == nil {
+			report("%s needs a Period and RefreshSchedule its AllowedValues", id)
+			continue
+		}
+		for _, sched := range schedules.Content {
+			want, err := rateSeconds(sched.Value)
+			if err != nil {
+				report("RefreshSchedule allows %q: %v", sched.Value, err)
+				continue
+			}
+			if got, err := periodFor(root, period, sched.Value); err != nil || got != want {
+				report("%s: Period for %s is %d (%v), want %d", id, sched.Value, got, err, want)
+			}
+		}
+	}
 	for _, m := range pendingMetrics {
 		if slices.Contains(emitted, m) {
 			report("the refresh function emits %s now: remove it from pendingMetrics", m)
@@ -355,6 +375,39 @@ func isTopicIfSet(n *yaml.Node) bool {
 	topics := n.Content[1]
 	return topics.Kind == yaml.SequenceNode && len(topics.Content) == 1 &&
 		isTag(topics.Content[0], "!Ref", "AlarmTopicArn") && isTag(n.Content[2], "!Ref", "AWS::NoValue")
+}
+
+// rateSeconds returns the seconds of an EventBridge rate expression.
+func rateSeconds(expr string) (int, error) {
+	var n int
+	var unit string
+	if _, err := fmt.Sscanf(expr, "rate(%d %s", &n, &unit); err != nil {
+		return 0, fmt.Errorf("not a rate expression: %v", err)
+	}
+	secs := map[string]int{"minute)": 60, "minutes)": 60, "hour)": 3600, "hours)": 3600, "day)": 86400, "days)": 86400}[unit]
+	if secs == 0 || n <= 0 {
+		return 0, fmt.Errorf("unknown unit in %q", expr)
+	}
+	return n * secs, nil
+}
+
+// periodFor evaluates a Period (a number, or !If on conditions of the form
+// !Equals [!Ref RefreshSchedule, <schedule>]) for one RefreshSchedule.
+func periodFor(root, n *yaml.Node, schedule string) (int, error) {
+	if n.Tag != "!If" {
+		return strconv.Atoi(n.Value)
+	}
+	if len(n.Content) != 3 {
+		return 0, fmt.Errorf("!If needs three arguments")
+	}
+	cond := get(root, "Conditions", n.Content[0].Value)
+	if cond == nil || cond.Tag != "!Equals" || len(cond.Content) != 2 || !isTag(cond.Content[0], "!Ref", "RefreshSchedule") {
+		return 0, fmt.Errorf("condition %s is not !Equals [!Ref RefreshSchedule, ...]", n.Content[0].Value)
+	}
+	if cond.Content[1].Value == schedule {
+		return periodFor(root, n.Content[1], schedule)
+	}
+	return periodFor(root, n.Content[2], schedule)
 }
 
 func atoi(s string) int {
@@ -433,6 +486,10 @@ func TestOpsChecksCatchDrift(t *testing.T) {
 		"no throttles alarm": func(s string) string {
 			return strings.Replace(s, "  CallbackThrottlesAlarm:", "  CallbackThrottles:", 1)
 		},
+		"a fixed sweep period": func(s string) string {
+			return regexp.MustCompile(`(?s)(SweepNotRunningAlarm:.*?Period: )!If[^\n]*`).ReplaceAllString(s, "${1}900")
+		},
+		"a wrong sweep period": func(s string) string { return strings.Replace(s, "SweepEveryHour, 3600", "SweepEveryHour, 1800", 1) },
 		"same alarm name": func(s string) string {
 			return strings.Replace(s, "-callback-errors", "-authorize-errors", 1)
 		},
