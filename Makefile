@@ -154,3 +154,8 @@ deploy: ## sam build and sam deploy with samconfig.toml's SAM_ENV (dev; SAM_ENV=
 	  exit 1; }
 	sam build --config-env $(SAM_ENV)
 	sam deploy --config-env $(SAM_ENV)
+
+# Counts the AWS calls of one connect and one refresh (BENCHMARKS.md, Cost).
+.PHONY: cost
+cost: $(DDB_JAR) ## Measure DynamoDB requests and log bytes per connect and per refresh (BENCHMARKS.md, Cost).
+	go test -count=1 -v -run TestCallCounts ./internal/testing/cost/
