@@ -18,7 +18,9 @@
 4. waits for CREATE_COMPLETE and checks that every resource the transformed
    template declares is in the stack (resources whose type moto cannot
    emulate are listed, never silently passed), the functions, log groups,
-   table and schedule as deployed, and every output moto can resolve.
+   table and schedule as deployed, and every output moto can resolve; the
+   alarms, which moto's CloudFormation skips, are created through its
+   CloudWatch API from their resolved properties and checked there.
 
 It exits non-zero with the reason on the first failure, and always stops the
 moto_server it started.
@@ -311,6 +313,80 @@ def condition_true(conditions, name, params):
     return ev(conditions[name])
 
 
+NO_VALUE = object()
+
+
+def resolve(node, name, p, phys, conditions):
+    """Resolves the intrinsics alarms use (Ref, Fn::Sub, Fn::If,
+    AWS::NoValue) against the stack's parameters and physical ids."""
+
+    def ref(key):
+        if key == "AWS::NoValue":
+            return NO_VALUE
+        if key == "AWS::StackName":
+            return name
+        if key == "AWS::Region":
+            return REGION
+        if key in p:
+            return p[key]
+        if key in phys:
+            return phys[key]
+        raise Failure(f"stack {name}: cannot resolve a reference to {key}")
+
+    if isinstance(node, dict) and len(node) == 1:
+        (op, arg), = node.items()
+        if op == "Ref":
+            return ref(arg)
+        if op == "Fn::Sub" and isinstance(arg, str):
+            return re.sub(r"\$\{([A-Za-z0-9:]+)\}", lambda m: str(ref(m.group(1))), arg)
+        if op == "Fn::If":
+            branch = arg[1] if condition_true(conditions, arg[0], p) else arg[2]
+            return resolve(branch, name, p, phys, conditions)
+        if op.startswith("Fn::"):
+            raise Failure(f"stack {name}: the rehearsal does not resolve {op} in an alarm; extend resolve()")
+    if isinstance(node, dict):
+        out = {k: resolve(v, name, p, phys, conditions) for k, v in node.items()}
+        return {k: v for k, v in out.items() if v is not NO_VALUE}
+    if isinstance(node, list):
+        return [v for v in (resolve(x, name, p, phys, conditions) for x in node) if v is not NO_VALUE]
+    return node
+
+
+def put_alarms(m, name, body, p, phys):
+    """moto's CloudFormation skips AWS::CloudWatch::Alarm: create each alarm
+    through the CloudWatch API from its resolved properties (botocore checks
+    them against the API's model), then check what it watches and notifies."""
+    cw, lam = m.client("cloudwatch"), m.client("lambda")
+    conditions = body.get("Conditions", {})
+    problems, ids = [], [lid for lid, r in body["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    topic = p.get("AlarmTopicArn", "")
+    for lid in ids:
+        props = resolve(body["Resources"][lid]["Properties"], name, p, phys, conditions)
+        for k in ("Period", "EvaluationPeriods", "DatapointsToAlarm"):
+            if k in props:
+                props[k] = int(props[k])
+        props["Threshold"] = float(props["Threshold"])
+        try:
+            cw.put_metric_alarm(**props)
+        except (botocore.exceptions.ClientError, botocore.exceptions.ParamValidationError) as err:
+            problems.append(f"{lid}: CloudWatch refused it: {err}")
+            continue
+        for d in props.get("Dimensions", []):
+            if d["Name"] == "FunctionName":
+                try:
+                    lam.get_function(FunctionName=d["Value"])
+                except botocore.exceptions.ClientError:
+                    problems.append(f"{lid}: watches function {d['Value']!r}, which is not in the stack")
+        for key in ("AlarmActions", "OKActions"):
+            if props.get(key, []) != ([topic] if topic else []):
+                problems.append(f"{lid}: {key} {props.get(key)}, want {[topic] if topic else []}")
+    names = [a["AlarmName"] for page in cw.get_paginator("describe_alarms").paginate(AlarmNamePrefix=name + "-")
+             for a in page["MetricAlarms"]]
+    if len(names) != len(ids):
+        problems.append(f"{len(ids)} alarms declared, {len(names)} named {name}-... in CloudWatch: {sorted(names)}")
+    return problems, len(ids)
+
+
 def check_stack(m, name, template, body, stack, params, defaults, code):
     """Every check of a created stack; returns the notes to print."""
     cfn, lam, logs, ddb, events = (m.client(s) for s in ("cloudformation", "lambda", "logs", "dynamodb", "events"))
@@ -420,11 +496,15 @@ def check_stack(m, name, template, body, stack, params, defaults, code):
                 problems.append(f"output {key} = {outputs[key]!r}, want {expected[key]!r}")
         else:
             unresolved.append(f"{key}={outputs[key]}")
+    alarm_problems, alarms = put_alarms(m, name, body, p, phys)
+    problems += alarm_problems
     if problems:
         raise Failure(f"stack {name}:\n  " + "\n  ".join(problems))
     notes = [
         f"{created} resources CREATE_COMPLETE and checked",
-        f"{len(skipped)} not emulated by moto (declared, transformed, not created): {', '.join(skipped)}",
+        f"{len(skipped)} not emulated by moto's CloudFormation (declared, transformed, not created): {', '.join(skipped)}",
+        f"{alarms} alarms created through moto's CloudWatch API from their resolved properties: "
+        f"each watches a function of the stack or the sweep's metrics, and notifies {p.get('AlarmTopicArn') or 'nothing (no AlarmTopicArn)'}",
         f"outputs checked: {', '.join(sorted(expected))}",
     ]
     if unresolvable:
