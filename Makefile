@@ -138,8 +138,8 @@ SAM_ENV ?= dev
 python-tools: ## Check or install cfn-lint, aws-sam-translator and moto_server (.cache/venv when the system lacks them).
 	@scripts/python-tools.sh
 
-lint-template: ## cfn-lint template.yaml (what sam validate --lint runs); warnings fail too.
-	@PY=$(PYTHON_TOOLS) && $$PY -c 'import sys; from cfnlint.runner import main; sys.exit(main())' template.yaml && \
+lint-template: ## cfn-lint template.yaml (what sam validate --lint runs); warnings and informational findings fail too.
+	@PY=$(PYTHON_TOOLS) && $$PY -c 'import sys; from cfnlint.runner import main; sys.exit(main())' --include-checks I -- template.yaml && \
 	  echo "cfn-lint: template.yaml is clean"
 
 deploy-rehearsal: ## Build as sam build does, SAM-transform and deploy template.yaml into moto_server; check every resource.
