@@ -504,3 +504,18 @@ func TestOpsChecksCatchDrift(t *testing.T) {
 		}
 	}
 }
+
+// The table holds every refresh token: a deleted stack or a replaced table
+// must not take it along.
+func TestTemplateTableIsRetained(t *testing.T) {
+	root := templateRoot(t)
+	tables := resourcesOfType(root, "AWS::DynamoDB::Table")
+	if len(tables) != 1 {
+		t.Fatalf("%d tables, want 1", len(tables))
+	}
+	for _, k := range []string{"DeletionPolicy", "UpdateReplacePolicy"} {
+		if v := value(get(root, "Resources", tables[0], k)); v != "Retain" {
+			t.Errorf("%s: %s = %q, want Retain", tables[0], k, v)
+		}
+	}
+}
