@@ -198,9 +198,9 @@ var sweepAlarms = map[string]sweepAlarm{
 	"SweepNotRunningAlarm": {"DurationMs", "SampleCount", "LessThanThreshold", "1", 2, 2, "breaching"},
 }
 
-// pendingMetrics are alarmed on before the refresh function emits them (the
-// lead's refresh rewrite adds them). Remove a name once handler.go emits it.
-var pendingMetrics = []string{"StoreFailures", "LimiterErrors"}
+// pendingMetrics are alarmed on before the refresh function emits them (none
+// now: StoreFailures and LimiterErrors landed). Remove a name once handler.go emits it.
+var pendingMetrics = []string{}
 
 // emittedMetrics returns the metric names the refresh function declares in
 // its Embedded Metric Format line: the "Name" values of composite literals in
