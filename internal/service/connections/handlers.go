@@ -59,8 +59,10 @@ func (a *App) token(ctx context.Context, id string, minValid int, log *slog.Logg
 	}
 	now := a.now()
 	if !c.AccessTokenExpiresAt.After(now.Add(want)) {
-		// A refresh failed and left a token with less than asked for.
-		log.Warn("no token valid for min_valid: the refresh failed", "min_valid", minValid, "error_code", c.LastError)
+		// A refresh failed and left a token with less than asked for (or
+		// GoTo issues tokens shorter-lived than min_valid).
+		log.Warn("no token valid for min_valid: the refresh failed, or GoTo's tokens live shorter",
+			"min_valid", minValid, "expires_in", int64(c.AccessTokenExpiresAt.Sub(now).Seconds()), "error_code", c.LastError)
 		return unavailable(5)
 	}
 	return answer(http.StatusOK, tokenView{
