@@ -76,17 +76,19 @@ LAMBDA_GOARCH ?= arm64
 LAMBDA_FLAGS  := -tags lambda.norpc -trimpath -ldflags="-s -w"
 LAMBDA_BUILD   = CGO_ENABLED=0 GOOS=$(LAMBDA_GOOS) GOARCH=$(LAMBDA_GOARCH) go build $(LAMBDA_FLAGS)
 
-.PHONY: build-AuthorizeFunction build-CallbackFunction build-RefreshFunction
+.PHONY: build-AuthorizeFunction build-CallbackFunction build-RefreshFunction build-ConnectionsFunction
 build-AuthorizeFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/authorize
 build-CallbackFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/callback
 build-RefreshFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/refresh
+build-ConnectionsFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/connections
 
 .PHONY: build
-build: ## Build the three Lambda bootstraps (arm64) into build/<LogicalId>/bootstrap, as sam build does.
-	@for fn in AuthorizeFunction CallbackFunction RefreshFunction; do \
+build: ## Build the four Lambda bootstraps (arm64) into build/<LogicalId>/bootstrap, as sam build does.
+	@for fn in AuthorizeFunction CallbackFunction RefreshFunction ConnectionsFunction; do \
 	  $(MAKE) --no-print-directory build-$$fn ARTIFACTS_DIR=$(CURDIR)/build/$$fn || exit 1; done
 	@ls -l build/*/bootstrap
 
@@ -119,7 +121,7 @@ ENV_VARS ?= env.json
 .PHONY: invoke
 invoke: ## Invoke a function locally: make invoke FN=<LogicalId> EVENT=events/<file>.json (sam local invoke, else the emulator).
 	@if [ -z "$(FN)" ] || [ -z "$(EVENT)" ]; then \
-	  echo "usage: make invoke FN=AuthorizeFunction|CallbackFunction|RefreshFunction EVENT=events/<file>.json" >&2; exit 2; fi
+	  echo "usage: make invoke FN=AuthorizeFunction|CallbackFunction|RefreshFunction|ConnectionsFunction EVENT=events/<file>.json" >&2; exit 2; fi
 	@if [ -z "$(INVOKE_RIE)" ] && command -v sam >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
 	  sam build $(FN) >&2 && sam local invoke $(FN) -e $(EVENT) --env-vars $(ENV_VARS); \
 	else \

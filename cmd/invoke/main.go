@@ -47,7 +47,7 @@ func main() {
 
 func run() int {
 	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
-	fnID := fs.String("fn", "", "logical id of the function in template.yaml (AuthorizeFunction, CallbackFunction, RefreshFunction)")
+	fnID := fs.String("fn", "", "logical id of the function in template.yaml (AuthorizeFunction, CallbackFunction, RefreshFunction, ConnectionsFunction)")
 	eventPath := fs.String("event", "", "JSON file with the event (events/*.json)")
 	envPath := fs.String("env-vars", "env.json", "environment variables file, in sam local invoke --env-vars format")
 	templatePath := fs.String("template", "", "SAM template (default: template.yaml at the module root)")

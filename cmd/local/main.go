@@ -1,7 +1,9 @@
 // Command local runs the connector on this machine (`make run`): DynamoDB
 // Local, a local GoTo (or the real one, given GOTO_CLIENT_ID and
-// GOTO_CLIENT_SECRET), the real authorize and callback handlers, and the
-// refresh sweep. It prints a signed connect link; Ctrl-C stops everything.
+// GOTO_CLIENT_SECRET), the real authorize and callback handlers, the
+// refresh sweep and the Connections API (without IAM, on loopback). It
+// prints a signed connect link and a curl for the token route; Ctrl-C stops
+// everything.
 package main
 
 import (
@@ -51,8 +53,20 @@ Open this signed connect link (valid 1 hour) in a browser, or follow it with cur
 %s
 
 or start from the demo SaaS page: %s/
+
+Once connected, a backend gets a fresh access token from the Connections API
+(in AWS every /connections route requires IAM: sign with SigV4, see README.md):
+
+  curl -s %s/connections/%s/token
+
+  curl -s %s/connections/%s                          # status, identity, expiries
+  curl -s '%s/connections?status=reauth_required'    # who must connect again
+  curl -s -X DELETE %s/connections/%s                # disconnect for good
+
 Press Ctrl-C to stop.
-`, stack.BaseURL, goTo, stack.Config.TableName, stack.Config.RedirectURI, link, stack.BaseURL)
+`, stack.BaseURL, goTo, stack.Config.TableName, stack.Config.RedirectURI, link, stack.BaseURL,
+		stack.BaseURL, localrun.DemoConnectionID, stack.BaseURL, localrun.DemoConnectionID, stack.BaseURL,
+		stack.BaseURL, localrun.DemoConnectionID)
 
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "\nstopping...")

@@ -129,7 +129,8 @@ func (s *Store) storeRefreshed(ctx context.Context, c, n *Connection, owner stri
 		Remove(expression.Name("last_error_at")).
 		Remove(expression.Name("reauth_reason")).
 		Remove(expression.Name("reauth_at")).
-		Remove(expression.Name("reauth_from_version"))
+		Remove(expression.Name("reauth_from_version")).
+		Remove(expression.Name(statusKeyAttr))
 	if n.RefreshToken != c.RefreshToken {
 		upd = upd.Set(expression.Name("refresh_token"), expression.Value(s.seal(n.RefreshToken, c.ConnectionID))).
 			Set(expression.Name("refresh_token_expires_at"), expression.Value(n.RefreshTokenExpiresAt.Unix()))
@@ -225,6 +226,7 @@ func (s *Store) markReauthRequired(ctx context.Context, c *Connection, owner, re
 		Set(expression.Name("reauth_reason"), expression.Value(reason)).
 		Set(expression.Name("reauth_at"), expression.Value(s.now().Unix())).
 		Set(expression.Name("reauth_from_version"), expression.Value(c.Revision)).
+		Set(expression.Name(statusKeyAttr), expression.Value(string(StatusReauthRequired))).
 		Remove(expression.Name("due_shard")).
 		Remove(expression.Name("next_refresh_at")).
 		Remove(expression.Name("lease_owner")).

@@ -253,6 +253,7 @@ func (s *Store) SaveConnection(ctx context.Context, id string, tok *Token) (*Con
 		Remove(expression.Name("reauth_reason")).
 		Remove(expression.Name("reauth_at")).
 		Remove(expression.Name("reauth_from_version")).
+		Remove(expression.Name(statusKeyAttr)).
 		Remove(expression.Name("failure_count")).
 		Remove(expression.Name("last_error")).
 		Remove(expression.Name("last_error_at"))

@@ -100,7 +100,26 @@ func Event(r *http.Request, routeKey string) (events.APIGatewayV2HTTPRequest, er
 	if len(query) == 0 {
 		ev.QueryStringParameters = nil
 	}
+	ev.PathParameters = pathParameters(r, routeKey)
 	return ev, nil
+}
+
+// pathParameters fills the route key's {name} segments from r, as API
+// Gateway does (mount the handler on the same pattern: net/http's
+// wildcards have API Gateway's syntax). nil when the route has none.
+func pathParameters(r *http.Request, routeKey string) map[string]string {
+	var params map[string]string
+	_, path, _ := strings.Cut(routeKey, " ")
+	for _, seg := range strings.Split(path, "/") {
+		name, ok := strings.CutPrefix(seg, "{")
+		if name, ok2 := strings.CutSuffix(name, "}"); ok && ok2 {
+			if params == nil {
+				params = map[string]string{}
+			}
+			params[name] = r.PathValue(name)
+		}
+	}
+	return params
 }
 
 // Write sends a payload 2.0 response the way API Gateway does: response

@@ -1,6 +1,7 @@
 package devenv
 
 import (
+	"maps"
 	"slices"
 	"testing"
 
@@ -44,18 +45,30 @@ func TestCreateTable(t *testing.T) {
 	if got, want := keys(tbl.KeySchema), []string{"pk:HASH"}; !slices.Equal(got, want) {
 		t.Errorf("key schema = %v, want %v", got, want)
 	}
-	if len(tbl.GlobalSecondaryIndexes) != 1 {
-		t.Fatalf("GSIs = %d, want 1", len(tbl.GlobalSecondaryIndexes))
+	gsis := map[string]types.GlobalSecondaryIndexDescription{}
+	for _, g := range tbl.GlobalSecondaryIndexes {
+		gsis[aws.ToString(g.IndexName)] = g
 	}
-	gsi := tbl.GlobalSecondaryIndexes[0]
-	if aws.ToString(gsi.IndexName) != "due" {
-		t.Errorf("GSI name = %q, want due", aws.ToString(gsi.IndexName))
+	if len(gsis) != 2 {
+		t.Fatalf("GSIs = %v, want due and reauth", slices.Collect(maps.Keys(gsis)))
 	}
+	gsi := gsis["due"]
 	if got, want := keys(gsi.KeySchema), []string{"due_shard:HASH", "next_refresh_at:RANGE"}; !slices.Equal(got, want) {
-		t.Errorf("GSI key schema = %v, want %v", got, want)
+		t.Errorf("GSI due key schema = %v, want %v", got, want)
 	}
 	if gsi.Projection == nil || gsi.Projection.ProjectionType != types.ProjectionTypeKeysOnly {
-		t.Errorf("GSI projection = %+v, want KEYS_ONLY", gsi.Projection)
+		t.Errorf("GSI due projection = %+v, want KEYS_ONLY", gsi.Projection)
+	}
+	// The sparse index of connections to re-authorize projects what a
+	// listing shows, and no token.
+	gsi = gsis["reauth"]
+	if got, want := keys(gsi.KeySchema), []string{"status_key:HASH", "reauth_at:RANGE"}; !slices.Equal(got, want) {
+		t.Errorf("GSI reauth key schema = %v, want %v", got, want)
+	}
+	if p := gsi.Projection; p == nil || p.ProjectionType != types.ProjectionTypeInclude ||
+		!slices.Contains(p.NonKeyAttributes, "reauth_reason") || slices.Contains(p.NonKeyAttributes, "access_token") ||
+		slices.Contains(p.NonKeyAttributes, "refresh_token") {
+		t.Errorf("GSI reauth projection = %+v, want INCLUDE without tokens", gsi.Projection)
 	}
 	if bm := tbl.BillingModeSummary; bm != nil && bm.BillingMode != types.BillingModePayPerRequest {
 		t.Errorf("billing mode = %s, want PAY_PER_REQUEST", bm.BillingMode)

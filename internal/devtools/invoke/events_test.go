@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/gotoconnector/gotoconnector/internal/service/config"
+	"github.com/gotoconnector/gotoconnector/internal/service/connections"
 	"github.com/gotoconnector/gotoconnector/internal/service/refresh"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
@@ -48,6 +49,16 @@ func httpEvent(t *testing.T, path, routeKey string) events.APIGatewayV2HTTPReque
 		t.Fatalf("%s: %v", path, err)
 	}
 	method, p, _ := strings.Cut(routeKey, " ")
+	// The route's {parameters}, filled in from pathParameters.
+	for k, v := range ev.PathParameters {
+		if !strings.Contains(p, "{"+k+"}") {
+			t.Errorf("%s: pathParameters has %s, which route %s does not", path, k, routeKey)
+		}
+		p = strings.ReplaceAll(p, "{"+k+"}", url.PathEscape(v))
+	}
+	if strings.Contains(p, "{") {
+		t.Errorf("%s: pathParameters %v do not fill route %s", path, ev.PathParameters, routeKey)
+	}
 	rc := ev.RequestContext
 	if ev.Version != "2.0" || ev.RouteKey != routeKey || rc.RouteKey != routeKey || ev.RawPath != p ||
 		rc.HTTP.Method != method || rc.HTTP.Path != p || rc.Stage != "$default" || rc.RequestID == "" ||
@@ -159,5 +170,39 @@ func TestSampleRefreshEvents(t *testing.T) {
 	}
 	if len(manual.ConnectionIDs) != 1 || manual.ConnectionIDs[0] != "demo-customer" || !manual.Force {
 		t.Errorf("refresh-manual.json = %+v", manual)
+	}
+}
+
+// The Connections API's samples: one per route, signed with SigV4 and
+// authorized by API Gateway with IAM (requestContext.authorizer.iam).
+func TestSampleConnectionsEvents(t *testing.T) {
+	samples := map[string]string{
+		connections.RouteGet:    "events/connection-get.json",
+		connections.RouteToken:  "events/connection-token.json",
+		connections.RouteDelete: "events/connection-delete.json",
+		connections.RouteList:   "events/connections-list.json",
+	}
+	if len(samples) != len(connections.Routes) {
+		t.Fatalf("%d samples for %d routes", len(samples), len(connections.Routes))
+	}
+	for _, route := range connections.Routes {
+		path, ok := samples[route]
+		if !ok {
+			t.Errorf("no sample event for %s", route)
+			continue
+		}
+		ev := httpEvent(t, path, route)
+		az := ev.RequestContext.Authorizer
+		if az == nil || az.IAM == nil || !strings.HasPrefix(az.IAM.UserARN, "arn:aws:iam::"+az.IAM.AccountID+":") ||
+			az.IAM.AccessKey == "" || az.IAM.CallerID == "" || az.IAM.AccountID != ev.RequestContext.AccountID {
+			t.Errorf("%s: requestContext.authorizer.iam %+v is not what API Gateway sends for an IAM-authorized call", path, az)
+		}
+		if auth := ev.Headers["authorization"]; !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential="+az.IAM.AccessKey+"/") ||
+			!strings.Contains(auth, "/execute-api/aws4_request") {
+			t.Errorf("%s: authorization %q is not a SigV4 signature for execute-api", path, auth)
+		}
+		if route != connections.RouteList && ev.PathParameters["connection_id"] != "demo-customer" {
+			t.Errorf("%s: connection_id %q, want the demo connection make run prints", path, ev.PathParameters["connection_id"])
+		}
 	}
 }

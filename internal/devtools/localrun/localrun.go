@@ -2,7 +2,8 @@
 // with the table from template.yaml, a GoTo-compatible authorization server
 // (gototest, or the real GoTo when credentials are given), the real
 // authorize and callback handlers behind an API Gateway-like HTTP server,
-// the refresh sweep on a timer, and a small demo "SaaS" page to start from.
+// the refresh sweep on a timer, the Connections API (without IAM) and a
+// small demo "SaaS" page to start from. Lifecycle events are logged.
 // `make run` (cmd/local) starts it; the browser test drives it.
 package localrun
 
@@ -22,6 +23,7 @@ import (
 	"github.com/gotoconnector/gotoconnector/internal/devtools/devenv"
 	"github.com/gotoconnector/gotoconnector/internal/service/config"
 	"github.com/gotoconnector/gotoconnector/internal/service/connect"
+	"github.com/gotoconnector/gotoconnector/internal/service/connections"
 	"github.com/gotoconnector/gotoconnector/internal/service/refresh"
 	"github.com/gotoconnector/gotoconnector/internal/service/secrets"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
@@ -64,6 +66,8 @@ type Stack struct {
 	// LinkKey signs connect links.
 	LinkKey []byte
 	App     *connect.App
+	// Connections serves the Connections API (without IAM: loopback only).
+	Connections *connections.App
 
 	ddb    *devenv.DynamoDB
 	server *http.Server
@@ -146,19 +150,23 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.LinkKey = sec.S.LinkSigningKey
-	s.App = &connect.App{Config: s.Config, Secrets: sec, DB: s.DB, Logger: log}
+	// Lifecycle events go to the log: there is no EventBridge here.
+	events := LogEvents(log)
+	s.App = &connect.App{Config: s.Config, Secrets: sec, DB: s.DB, Logger: log, Events: events}
 	store, err := gotoauth.NewStore(s.DB, s.Config.TableName, gotoauth.WithSchedule(s.Config.Schedule))
 	if err != nil {
 		srvLn.Close()
 		return nil, err
 	}
 	client := &gotoauth.Client{ClientID: s.Config.ClientID, ClientSecret: sec.S.ClientSecret, RedirectURL: s.Config.RedirectURI, Endpoint: s.Config.Endpoint}
-	ts, err := gotoauth.NewTokenSource(store, client, gotoauth.WithRateLimit(s.Config.RefreshRateLimit), gotoauth.WithLogger(log))
+	ts, err := gotoauth.NewTokenSource(store, client, gotoauth.WithRateLimit(s.Config.RefreshRateLimit), gotoauth.WithLogger(log),
+		gotoauth.WithEvents(events), gotoauth.WithCacheSize(0))
 	if err != nil {
 		srvLn.Close()
 		return nil, err
 	}
 	s.sweep = &refresh.Sweeper{Source: ts, Logger: log}
+	s.Connections = &connections.App{Deps: connections.Static(store, ts), Events: s.App.Events, Logger: log}
 
 	s.server.Handler = s.routes()
 	runCtx, stop := context.WithCancel(context.Background())
@@ -235,6 +243,9 @@ func (s *Stack) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /authorize", apigw.Handler("GET /authorize", s.App.Authorize))
 	mux.Handle("GET /callback", apigw.Handler("GET /callback", s.App.Callback))
+	for _, route := range connections.Routes {
+		mux.Handle(route, apigw.Handler(route, s.Connections.Handle))
+	}
 	mux.HandleFunc("GET /{$}", s.index)
 	mux.HandleFunc("GET /app/connect", s.connect)
 	mux.HandleFunc("GET /app/return", s.returnPage)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -37,7 +38,14 @@ type Config struct {
 	Schedule gotoauth.Schedule // REFRESH_INTERVAL, ACCESS_TOKEN_REFRESH_AHEAD, REFRESH_TOKEN_LIFETIME
 
 	RefreshRateLimit float64 // REFRESH_RATE_LIMIT, provider calls per second
+
+	// EventBusName is the EventBridge bus that receives lifecycle events
+	// (EVENT_BUS_NAME, default "default"); "" when it is "none": events off.
+	EventBusName string
 }
+
+// eventBusName is what EVENT_BUS_NAME may hold: a bus name or ARN.
+var eventBusName = regexp.MustCompile(`^[A-Za-z0-9._/:-]{1,256}$|^arn:[A-Za-z0-9._/:-]{1,1000}$`)
 
 // Load reads the configuration through getenv (os.Getenv in production).
 // The error lists every problem found, one per line.
@@ -130,6 +138,16 @@ func Load(getenv func(string) string) (*Config, error) {
 		} else {
 			c.RefreshRateLimit = f
 		}
+	}
+
+	switch v := get("EVENT_BUS_NAME"); {
+	case v == "":
+		c.EventBusName = "default"
+	case v == "none":
+	case !eventBusName.MatchString(v):
+		errs = append(errs, fmt.Errorf("EVENT_BUS_NAME=%q is not an EventBridge bus name or ARN (or none, which turns lifecycle events off)", v))
+	default:
+		c.EventBusName = v
 	}
 
 	if len(errs) > 0 {

@@ -31,7 +31,7 @@ func TestLoadDefaults(t *testing.T) {
 		t.Errorf("endpoint = %+v", c.Endpoint)
 	}
 	if !c.PKCE || c.RefreshRateLimit != 10 || c.Schedule.Interval != 24*time.Hour ||
-		c.Schedule.RefreshTokenLifetime != 720*time.Hour || c.Schedule.AccessTokenAhead != 0 {
+		c.Schedule.RefreshTokenLifetime != 720*time.Hour || c.Schedule.AccessTokenAhead != 0 || c.EventBusName != "default" {
 		t.Errorf("defaults = %+v", c)
 	}
 	want := []string{"https://app.example.com", "http://localhost:3000", "https://app.example.org"}
@@ -47,13 +47,14 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 		"REFRESH_INTERVAL":       "1 day",
 		"REFRESH_RATE_LIMIT":     "-1",
 		"PKCE":                   "maybe",
+		"EVENT_BUS_NAME":         "my bus",
 	}
 	_, err := Load(env(m))
 	if err == nil {
 		t.Fatal("no error")
 	}
 	for _, want := range []string{"GOTO_CLIENT_ID is required", "TABLE_NAME is required", "GOTO_REDIRECT_URI", "GOTO_SECRET_ID is required",
-		"must use https", "REFRESH_INTERVAL", "REFRESH_RATE_LIMIT", "PKCE"} {
+		"must use https", "REFRESH_INTERVAL", "REFRESH_RATE_LIMIT", "PKCE", "EVENT_BUS_NAME"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
@@ -94,6 +95,25 @@ func TestReturnToAllowed(t *testing.T) {
 	} {
 		if got := c.ReturnToAllowed(u); got != want {
 			t.Errorf("ReturnToAllowed(%q) = %v, want %v", u, got, want)
+		}
+	}
+}
+
+func TestEventBusName(t *testing.T) {
+	for v, want := range map[string]string{
+		"":                      "default",
+		"none":                  "",
+		"goto-connector-events": "goto-connector-events",
+		"arn:aws:events:eu-west-1:123456789012:event-bus/saas": "arn:aws:events:eu-west-1:123456789012:event-bus/saas",
+	} {
+		m := base()
+		m["EVENT_BUS_NAME"] = v
+		c, err := Load(env(m))
+		if err != nil {
+			t.Fatalf("EVENT_BUS_NAME=%q: %v", v, err)
+		}
+		if c.EventBusName != want {
+			t.Errorf("EVENT_BUS_NAME=%q: bus %q, want %q", v, c.EventBusName, want)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/gotoconnector/gotoconnector/internal/service/platform"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
@@ -115,6 +116,7 @@ func (a *App) Callback(ctx context.Context, req Request) (Response, error) {
 		return done(http.StatusServiceUnavailable, "storage_failed", "Not connected", "The connection could not be saved. Please start connecting again."), nil
 	}
 	log.Info("connected", "status", 302, "revision", conn.Revision)
+	platform.Publish(ctx, a.Events, log, gotoauth.NewEvent(gotoauth.EventConnected, conn, "", a.now()))
 	account := conn.Account()
 	msg := "Your GoTo account is connected. You can close this window."
 	if account != "" {

@@ -15,6 +15,7 @@ import (
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/gotoconnector/gotoconnector/internal/service/config"
@@ -29,6 +30,9 @@ type Parts struct {
 	Secrets    secrets.Source
 	HTTPClient *http.Client
 	Logger     *slog.Logger
+	// Events receives lifecycle events: EventBridge on the bus
+	// EVENT_BUS_NAME names, nil when it is none.
+	Events gotoauth.EventSink
 }
 
 // Logger returns the JSON logger the functions write to stdout (CloudWatch):
@@ -40,7 +44,7 @@ func Logger() *slog.Logger {
 
 // FromEnv reads the configuration through getenv and builds the AWS clients
 // with the SDK's own environment (AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB,
-// AWS_ENDPOINT_URL_SECRETS_MANAGER, ...).
+// AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_EVENTBRIDGE, ...).
 func FromEnv(ctx context.Context, getenv func(string) string) (*Parts, error) {
 	cfg, err := config.Load(getenv)
 	if err != nil {
@@ -62,6 +66,9 @@ func FromEnv(ctx context.Context, getenv func(string) string) (*Parts, error) {
 			},
 		},
 		Logger: Logger(),
+	}
+	if cfg.EventBusName != "" {
+		p.Events = gotoauth.NewEventBridgeSink(eventbridge.NewFromConfig(awsCfg), cfg.EventBusName)
 	}
 	if cfg.SecretID != "" {
 		p.Secrets = &secrets.Manager{Client: secretsmanager.NewFromConfig(awsCfg), SecretID: cfg.SecretID}
@@ -117,11 +124,16 @@ func (p *Parts) GoToClient(sec *secrets.Secrets) *gotoauth.Client {
 }
 
 // TokenSource returns a token source on Store(sec) and GoToClient(sec),
-// logging to the function's logger.
+// logging to the function's logger and publishing the lifecycle events it
+// causes to Events.
 func (p *Parts) TokenSource(sec *secrets.Secrets, opts ...gotoauth.Option) (*gotoauth.TokenSource, error) {
 	store, err := p.Store(sec)
 	if err != nil {
 		return nil, err
 	}
-	return gotoauth.NewTokenSource(store, p.GoToClient(sec), append([]gotoauth.Option{gotoauth.WithLogger(p.Logger)}, opts...)...)
+	base := []gotoauth.Option{gotoauth.WithLogger(p.Logger)}
+	if p.Events != nil {
+		base = append(base, gotoauth.WithEvents(p.Events))
+	}
+	return gotoauth.NewTokenSource(store, p.GoToClient(sec), append(base, opts...)...)
 }

@@ -127,6 +127,11 @@ func TestLambdaLifecycle(t *testing.T) {
 		}
 	}
 
+	// The SaaS backend gets the access token over the Connections API.
+	if tok := s.token(id, ""); tok["access_token"] != access {
+		t.Fatalf("the token route answered %v, want the stored access token", tok)
+	}
+
 	// A replayed callback (the same code, state and cookie) is refused,
 	// and changes nothing.
 	r = s.http("CallbackFunction", callback)

@@ -45,6 +45,7 @@ const (
 	returnTo    = "https://app.example.com/settings/integrations?tab=goto"
 
 	secretID    = "goto-connector-e2e"
+	eventBus    = "goto-connector-e2e-events"
 	linkKey     = "e2e-link-signing-key-0f4c2a9b7d"
 	tokenKeyID  = "k1"
 	userAgent   = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
@@ -53,17 +54,19 @@ const (
 
 // functions maps each function's logical id to its package under functions/.
 var functions = map[string]string{
-	"AuthorizeFunction": "authorize",
-	"CallbackFunction":  "callback",
-	"RefreshFunction":   "refresh",
+	"AuthorizeFunction":   "authorize",
+	"CallbackFunction":    "callback",
+	"RefreshFunction":     "refresh",
+	"ConnectionsFunction": "connections",
 }
 
-// stack is the connector deployed on this machine: the three bootstraps
-// under the emulator, their table, GoTo and Secrets Manager.
+// stack is the connector deployed on this machine: the four bootstraps
+// under the emulator, their table, GoTo, Secrets Manager and EventBridge.
 type stack struct {
 	t       *testing.T
 	goTo    *gototest.Server
 	secrets *fakeSecretsManager
+	events  *testutil.EventBridge // lifecycle events the functions published
 	db      *dynamodb.Client
 	table   string
 	cipher  *gotoauth.TokenCipher
@@ -74,7 +77,7 @@ type stack struct {
 	seen    []string                     // secret values that went by: none may be logged
 }
 
-// startStack builds the three bootstraps with the Makefile's targets and
+// startStack builds the four bootstraps with the Makefile's targets and
 // starts each under the emulator, configured like the deployed functions:
 // GOTO_SECRET_ID names a secret read through the AWS SDK from a local
 // Secrets Manager endpoint; there is no GOTO_CLIENT_SECRET and no
@@ -109,9 +112,10 @@ func startStack(t *testing.T, extraEnv map[string]string, goToOpts ...gototest.O
 		"token_encryption_active_key": tokenKeyID,
 	})
 	sm := newFakeSecretsManager(t, secretID, string(secret))
+	eb := testutil.NewEventBridge(t)
 
 	s := &stack{
-		t: t, goTo: goTo, secrets: sm, db: db, table: table, cipher: cipher,
+		t: t, goTo: goTo, secrets: sm, events: eb, db: db, table: table, cipher: cipher,
 		fns: map[string]*invoke.Emulator{}, boots: map[string]string{}, envs: map[string]map[string]string{}, logs: &testutil.Logs{},
 		seen: []string{goTo.ClientSecret, linkKey, base64.StdEncoding.EncodeToString(tokenKey)},
 	}
@@ -159,6 +163,8 @@ func startStack(t *testing.T, extraEnv map[string]string, goToOpts ...gototest.O
 		"REFRESH_TOKEN_LIFETIME":           "720h",
 		"REFRESH_RATE_LIMIT":               "10",
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER": sm.URL(),
+		"EVENT_BUS_NAME":                   eventBus,
+		"AWS_ENDPOINT_URL_EVENTBRIDGE":     eb.URL(),
 	}
 	for _, kv := range devenv.LocalAWSEnv(ddb.Endpoint()) {
 		k, v, _ := strings.Cut(kv, "=")

@@ -1,0 +1,98 @@
+// Package connections serves the Connections API: SaaS backends in any
+// language read a connection, get a fresh access token, disconnect a
+// customer and list the connections that need the customer again, over
+// IAM-authorized HTTP (API Gateway HTTP API, payload format 2.0):
+//
+//	GET    /connections/{connection_id}
+//	GET    /connections/{connection_id}/token?min_valid=<seconds>
+//	DELETE /connections/{connection_id}
+//	GET    /connections?status=reauth_required&limit=<n>&cursor=<c>
+//
+// Every answer is JSON with Cache-Control: no-store; DESIGN.md and
+// README.md hold the contract. App.Handle is a plain function of the
+// request: the Lambda function and the local server both call it.
+package connections
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/gotoconnector/gotoconnector/internal/service/platform"
+	"github.com/gotoconnector/gotoconnector/internal/service/secrets"
+	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
+)
+
+// App serves the Connections API. Build it once at cold start.
+type App struct {
+	// Deps returns the store and the token source to serve a request with
+	// (built from the current secrets: the token cipher and the client
+	// secret).
+	Deps func(ctx context.Context) (*gotoauth.Store, *gotoauth.TokenSource, error)
+	// Events receives connection.disconnected; nil publishes nothing.
+	Events gotoauth.EventSink
+	// Logger receives one line per request; never a token.
+	Logger *slog.Logger
+	// Now is the clock (expires_in); nil means time.Now.
+	Now func() time.Time
+	// RequireIAM refuses requests that API Gateway did not authorize with
+	// IAM (a route deployed without AWS_IAM must not hand out tokens). The
+	// Lambda function sets it; the local server, which has no IAM, does not.
+	RequireIAM bool
+}
+
+// NewApp returns the App of the connections function, built from its parts.
+// The store and token source are built again only when the secrets change
+// (Secrets Manager rotation). On-demand refreshes take slots of the shared
+// rate limit (REFRESH_RATE_LIMIT), and the token source keeps no token
+// cache: every answer reads the table, so a deleted or re-authorized
+// connection is never served from memory.
+func NewApp(p *platform.Parts) *App {
+	var (
+		mu    sync.Mutex
+		built *secrets.Secrets
+		store *gotoauth.Store
+		ts    *gotoauth.TokenSource
+	)
+	deps := func(ctx context.Context) (*gotoauth.Store, *gotoauth.TokenSource, error) {
+		sec, err := p.Secrets.Get(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if sec != built {
+			s, err := p.Store(sec)
+			if err != nil {
+				return nil, nil, err
+			}
+			t, err := p.TokenSource(sec, gotoauth.WithRateLimit(p.Config.RefreshRateLimit), gotoauth.WithCacheSize(0))
+			if err != nil {
+				return nil, nil, err
+			}
+			built, store, ts = sec, s, t
+		}
+		return store, ts, nil
+	}
+	return &App{Deps: deps, Events: p.Events, Logger: p.Logger, RequireIAM: true}
+}
+
+// Static returns a Deps that always answers store and ts (tests, local runs).
+func Static(store *gotoauth.Store, ts *gotoauth.TokenSource) func(context.Context) (*gotoauth.Store, *gotoauth.TokenSource, error) {
+	return func(context.Context) (*gotoauth.Store, *gotoauth.TokenSource, error) { return store, ts, nil }
+}
+
+func (a *App) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+func (a *App) logger() *slog.Logger {
+	if a.Logger != nil {
+		return a.Logger
+	}
+	return slog.Default()
+}
