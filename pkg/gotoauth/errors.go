@@ -185,7 +185,7 @@ func Classify(err error) Class {
 		return NotFound
 	case errors.Is(err, ErrReauthRequired), errors.Is(err, ErrNoRefreshToken):
 		return Permanent
-	case errors.Is(err, ErrLinkMalformed), errors.Is(err, ErrLinkSignature), errors.Is(err, ErrLinkExpired), errors.Is(err, ErrInvalidConnectionID):
+	case errors.Is(err, ErrLinkMalformed), errors.Is(err, ErrLinkSignature), errors.Is(err, ErrLinkExpired), errors.Is(err, ErrInvalidConnectionID), errors.Is(err, ErrInvalidListing):
 		return Invalid
 	case errors.Is(err, ErrTokenKey), errors.Is(err, ErrNotConfigured):
 		return Configuration
@@ -240,7 +240,7 @@ func ErrorCode(err error) string {
 		return "reauth_required"
 	case errors.Is(err, ErrNoRefreshToken):
 		return "no_refresh_token"
-	case errors.Is(err, ErrLinkMalformed), errors.Is(err, ErrInvalidConnectionID):
+	case errors.Is(err, ErrLinkMalformed), errors.Is(err, ErrInvalidConnectionID), errors.Is(err, ErrInvalidListing):
 		return "invalid_request"
 	case errors.Is(err, ErrLinkSignature):
 		return "bad_signature"

@@ -98,6 +98,10 @@ func TestErrorTable(t *testing.T) {
 			return err
 		}, gotoauth.ErrNoRefreshToken, gotoauth.Permanent, "no_refresh_token", true, false},
 		{"invalid connection id", func() error { _, err := st.Connection(ctx, "no spaces"); return err }, gotoauth.ErrInvalidConnectionID, gotoauth.Invalid, "invalid_request", false, false},
+		{"invalid listing cursor", func() error {
+			_, _, err := st.ListConnections(ctx, gotoauth.StatusReauthRequired, 10, "not-a-cursor")
+			return err
+		}, gotoauth.ErrInvalidListing, gotoauth.Invalid, "invalid_request", false, false},
 		{"link malformed", func() error {
 			_, err := gotoauth.VerifyLink(url.Values{"connection_id": {"c"}}, []byte("k"), time.Now())
 			return err
