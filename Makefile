@@ -126,3 +126,19 @@ invoke: ## Invoke a function locally: make invoke FN=<LogicalId> EVENT=events/<f
 	  $(MAKE) -s --no-print-directory $(RIE) $(DDB_JAR) >&2 && \
 	  go run ./cmd/invoke -fn $(FN) -event $(EVENT) -env-vars $(ENV_VARS); \
 	fi
+
+# --- make soak ---
+# The fault soak of issue 7 (internal/testing/soak): SOAK_CONNECTIONS
+# connections with single-use refresh tokens, one sweep process and three
+# TokenSource processes, random faults (GoTo 5xx/429/slow/garbage, DynamoDB
+# cut and throttled through internal/testing/faultproxy, SIGKILL of a
+# refresher) for SOAK_DURATION, then an audit. Loopback only; exits 1 when a
+# connection is lost or a refresh token is spent twice. Other SOAK_*
+# variables: see internal/testing/soak/settings.go.
+SOAK_DURATION    ?= 4m
+SOAK_CONNECTIONS ?= 2000
+
+.PHONY: soak
+soak: $(DDB_JAR) ## Fault soak: SOAK_CONNECTIONS connections, faults for SOAK_DURATION, audit table (also in .cache/soak.txt).
+	@go build -o $(CACHE)/bin/soak ./cmd/soak
+	SOAK_DURATION=$(SOAK_DURATION) SOAK_CONNECTIONS=$(SOAK_CONNECTIONS) $(CACHE)/bin/soak

@@ -1,0 +1,79 @@
+package soak
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/gotoconnector/gotoconnector/internal/service/refresh"
+	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
+)
+
+// This file is the only one that knows how pkg/gotoauth is assembled into a
+// sweep and a TokenSource; the rest of the soak drives them through
+// connector.
+
+// connector is the connector's refresh machinery for one process.
+type connector struct {
+	store  *gotoauth.Store
+	tokens func(ctx context.Context, id string) (string, error)
+	sweep  func(ctx context.Context) (sweepResult, error)
+}
+
+// sweepResult is a sweep's summary.
+type sweepResult struct {
+	Due            int `json:"due"`
+	Refreshed      int `json:"refreshed"`
+	ReauthRequired int `json:"reauth_required"`
+	Failed         int `json:"failed"`
+	StoreFailures  int `json:"store_failures"`
+	Skipped        int `json:"skipped"`
+	Deferred       int `json:"deferred"`
+}
+
+func (a *sweepResult) add(b sweepResult) {
+	a.Due += b.Due
+	a.Refreshed += b.Refreshed
+	a.ReauthRequired += b.ReauthRequired
+	a.Failed += b.Failed
+	a.StoreFailures += b.StoreFailures
+	a.Skipped += b.Skipped
+	a.Deferred += b.Deferred
+}
+
+// schedule is the connector's schedule under s.
+func (s Settings) schedule() gotoauth.Schedule {
+	return gotoauth.Schedule{Interval: s.Interval, RefreshTokenLifetime: s.RefreshTokenLifetime}
+}
+
+// newConnector assembles the store, the refresher, the TokenSource and the
+// sweep of one process. rateLimit 0 means none.
+func newConnector(db gotoauth.DynamoDB, table string, client *gotoauth.Client, set Settings,
+	rateLimit float64, owner string, logger *slog.Logger) (*connector, error) {
+	store := gotoauth.NewStore(db, table, gotoauth.WithSchedule(set.schedule()))
+	r := &gotoauth.Refresher{Store: store, Client: client, Owner: owner}
+	if rateLimit > 0 {
+		r.Limiter = gotoauth.NewRateLimit(store, client.ClientID, rateLimit)
+	}
+	ts := &gotoauth.TokenSource{Refresher: r, Margin: set.Margin}
+	sw := &refresh.Sweeper{Refresher: r, Concurrency: refresh.DefaultConcurrency, Logger: logger}
+	return &connector{
+		store:  store,
+		tokens: ts.AccessToken,
+		sweep: func(ctx context.Context) (sweepResult, error) {
+			sum, err := sw.Sweep(ctx)
+			return sweepResult{Due: sum.Due, Refreshed: sum.Refreshed, ReauthRequired: sum.ReauthRequired,
+				Failed: sum.Failed, Skipped: sum.Skipped, Deferred: sum.Deferred}, err
+		},
+	}, nil
+}
+
+// newClient is the GoTo client of one process; tokenURL carries the
+// process's name (see ledger).
+func newClient(id, secret, authURL, tokenURL string) *gotoauth.Client {
+	return &gotoauth.Client{ClientID: id, ClientSecret: secret, RedirectURL: redirectURI,
+		Endpoint: gotoauth.Endpoint{AuthURL: authURL, TokenURL: tokenURL}, Timeout: 10 * time.Second}
+}
+
+// redirectURI is the callback URL registered at gototest.
+const redirectURI = "https://connector.example.com/callback"
