@@ -2,6 +2,7 @@ package soak
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -138,7 +139,7 @@ func (w *world) auditOne(c *connector, hc *http.Client, in *injector, ps *procs,
 	defer cancel()
 	conn, err := c.store.Connection(ctx, id)
 	switch {
-	case err != nil && strings.Contains(err.Error(), "not found"):
+	case errors.Is(err, gotoauth.ErrNotFound):
 		return row{verdictMissingConn, "LOST: not in the table"}, ""
 	case err != nil:
 		return row{verdictUnreadable, "LOST: unreadable: " + gotoauth.ErrorCode(err)}, ""

@@ -83,7 +83,7 @@ func RunChild() error {
 	client := newClient(os.Getenv(envClientID), os.Getenv(envClientSecret), base+"/oauth/authorize",
 		base+procPrefix+proc+"/oauth/token")
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	conn, err := newConnector(db, os.Getenv(envTable), client, set, set.RateLimit, proc, logger)
+	conn, err := newConnector(db, os.Getenv(envTable), client, set, set.RateLimit, logger)
 	if err != nil {
 		return err
 	}
@@ -110,8 +110,9 @@ func RunChild() error {
 // ctx ends. A sweep in progress is never interrupted: it has its own
 // deadline, as a Lambda invocation does.
 func sweepLoop(ctx context.Context, conn *connector, set Settings, emit func(report)) {
+	deadline := max(set.SweepDeadline, conn.reserve+time.Minute) // else the sweep would start nothing
 	for ctx.Err() == nil {
-		sctx, cancel := context.WithTimeout(context.Background(), set.SweepDeadline)
+		sctx, cancel := context.WithTimeout(context.Background(), deadline)
 		sum, err := conn.sweep(sctx)
 		cancel()
 		r := report{Sweep: &sum}

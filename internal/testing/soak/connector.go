@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/gotoconnector/gotoconnector/internal/service/refresh"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
@@ -18,6 +17,9 @@ type connector struct {
 	store  *gotoauth.Store
 	tokens func(ctx context.Context, id string) (string, error)
 	sweep  func(ctx context.Context) (sweepResult, error)
+	// reserve is how long before its deadline a sweep stops starting
+	// refreshes.
+	reserve time.Duration
 }
 
 // sweepResult is a sweep's summary.
@@ -26,6 +28,7 @@ type sweepResult struct {
 	Refreshed      int `json:"refreshed"`
 	ReauthRequired int `json:"reauth_required"`
 	Failed         int `json:"failed"`
+	LimiterErrors  int `json:"limiter_errors"`
 	StoreFailures  int `json:"store_failures"`
 	Skipped        int `json:"skipped"`
 	Deferred       int `json:"deferred"`
@@ -36,6 +39,7 @@ func (a *sweepResult) add(b sweepResult) {
 	a.Refreshed += b.Refreshed
 	a.ReauthRequired += b.ReauthRequired
 	a.Failed += b.Failed
+	a.LimiterErrors += b.LimiterErrors
 	a.StoreFailures += b.StoreFailures
 	a.Skipped += b.Skipped
 	a.Deferred += b.Deferred
@@ -46,25 +50,32 @@ func (s Settings) schedule() gotoauth.Schedule {
 	return gotoauth.Schedule{Interval: s.Interval, RefreshTokenLifetime: s.RefreshTokenLifetime}
 }
 
-// newConnector assembles the store, the refresher, the TokenSource and the
-// sweep of one process. rateLimit 0 means none.
+// newConnector assembles the store and the TokenSource (which also sweeps)
+// of one process. rateLimit 0 means none.
 func newConnector(db gotoauth.DynamoDB, table string, client *gotoauth.Client, set Settings,
-	rateLimit float64, owner string, logger *slog.Logger) (*connector, error) {
-	store := gotoauth.NewStore(db, table, gotoauth.WithSchedule(set.schedule()))
-	r := &gotoauth.Refresher{Store: store, Client: client, Owner: owner}
-	if rateLimit > 0 {
-		r.Limiter = gotoauth.NewRateLimit(store, client.ClientID, rateLimit)
+	rateLimit float64, logger *slog.Logger) (*connector, error) {
+	store, err := gotoauth.NewStore(db, table, gotoauth.WithSchedule(set.schedule()))
+	if err != nil {
+		return nil, err
 	}
-	ts := &gotoauth.TokenSource{Refresher: r, Margin: set.Margin}
-	sw := &refresh.Sweeper{Refresher: r, Concurrency: refresh.DefaultConcurrency, Logger: logger}
+	opts := []gotoauth.Option{gotoauth.WithMargin(set.Margin), gotoauth.WithLogger(logger)}
+	if rateLimit > 0 {
+		opts = append(opts, gotoauth.WithRateLimit(rateLimit))
+	}
+	ts, err := gotoauth.NewTokenSource(store, client, opts...)
+	if err != nil {
+		return nil, err
+	}
 	return &connector{
 		store:  store,
 		tokens: ts.AccessToken,
 		sweep: func(ctx context.Context) (sweepResult, error) {
-			sum, err := sw.Sweep(ctx)
+			sum, err := ts.Sweep(ctx, gotoauth.SweepOptions{Concurrency: gotoauth.DefaultSweepConcurrency})
 			return sweepResult{Due: sum.Due, Refreshed: sum.Refreshed, ReauthRequired: sum.ReauthRequired,
-				Failed: sum.Failed, Skipped: sum.Skipped, Deferred: sum.Deferred}, err
+				Failed: sum.Failed, LimiterErrors: sum.LimiterErrors, StoreFailures: sum.StoreFailures,
+				Skipped: sum.Skipped, Deferred: sum.Deferred}, err
 		},
+		reserve: ts.SweepReserve(),
 	}, nil
 }
 
@@ -72,7 +83,7 @@ func newConnector(db gotoauth.DynamoDB, table string, client *gotoauth.Client, s
 // process's name (see ledger).
 func newClient(id, secret, authURL, tokenURL string) *gotoauth.Client {
 	return &gotoauth.Client{ClientID: id, ClientSecret: secret, RedirectURL: redirectURI,
-		Endpoint: gotoauth.Endpoint{AuthURL: authURL, TokenURL: tokenURL}, Timeout: 10 * time.Second}
+		Endpoint: gotoauth.Endpoint{AuthURL: authURL, TokenURL: tokenURL}} // default connect and answer timeouts
 }
 
 // redirectURI is the callback URL registered at gototest.

@@ -232,7 +232,7 @@ func (w *world) connectOne(c *connector, client *gotoauth.Client, id string) err
 // Local.
 func (w *world) connector(rateLimit float64, owner string) (*connector, error) {
 	client := newClient(w.goTo.ClientID, w.goTo.ClientSecret, w.goTo.AuthorizeURL(), w.ledger.tokenURL(owner))
-	return newConnector(w.db, w.table, client, w.set, rateLimit, owner, slog.New(slog.NewJSONHandler(os.Stderr,
+	return newConnector(w.db, w.table, client, w.set, rateLimit, slog.New(slog.NewJSONHandler(os.Stderr,
 		&slog.HandlerOptions{Level: slog.LevelWarn})))
 }
 
@@ -247,7 +247,7 @@ func (w *world) finalSweeps() (sweepResult, error) {
 	var total sweepResult
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), c.reserve+2*time.Minute)
 		sum, err := c.sweep(ctx)
 		cancel()
 		total.add(sum)

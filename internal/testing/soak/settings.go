@@ -72,7 +72,7 @@ func DefaultSettings() Settings {
 		Margin:               30 * time.Second,
 		RateLimit:            100,
 		SweepEvery:           2 * time.Second,
-		SweepDeadline:        5 * time.Minute,
+		SweepDeadline:        15 * time.Minute, // the refresh function's timeout in template.yaml
 		GoToDelay:            20 * time.Millisecond,
 		Revocations:          10,
 		KillWindow:           3 * time.Minute,
