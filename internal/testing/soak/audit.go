@@ -103,7 +103,7 @@ func (w *world) audit(in *injector, ps *procs) (*auditResult, error) {
 
 	reuses, _, _, _ := w.ledger.snapshot()
 	for _, u := range reuses {
-		if killer := w.blame(ps, w.ledger.rotationOf(u.token)); killer != "" {
+		if killer, _ := w.blame(ps, in, w.ledger.rotationOf(u.token)); killer != "" {
 			a.doubleSpentKilled++
 		} else {
 			a.doubleSpent++
@@ -115,21 +115,34 @@ func (w *world) audit(in *injector, ps *procs) (*auditResult, error) {
 	return a, nil
 }
 
-// blame returns the process whose SIGKILL lost rot (GoTo answered it, the
-// process was killed within KillWindow after the answer, or was already
-// dead and never read it), or "".
-func (w *world) blame(ps *procs, rot *rotation) string {
+// quickStore is how long storing GoTo's answer takes at most when
+// DynamoDB is healthy (SDK retries included): a SIGKILL later than that
+// after the answer is blamed only if DynamoDB was out in between.
+const quickStore = 15 * time.Second
+
+// blame returns the process whose SIGKILL lost rot, or "": GoTo answered
+// the process, which was killed before it could store the answer, because
+// the kill came before the answer or within quickStore of it, or DynamoDB was cut or
+// throttled from the answer to the kill (and the kill came within
+// KillWindow). outage reports which.
+func (w *world) blame(ps *procs, in *injector, rot *rotation) (proc string, outage bool) {
 	if rot == nil {
-		return ""
+		return "", false
 	}
 	k, ok := ps.killedAt(rot.proc)
 	if !ok {
-		return ""
+		return "", false
 	}
-	if k.After(rot.at.Add(w.set.KillWindow)) {
-		return "" // the process lived long enough to store it
+	// A kill before the answer is one while the request was at GoTo (a slow
+	// answer processed after the asker died): the process names are unique,
+	// so no one else could take that answer.
+	switch {
+	case k.Sub(rot.at) <= quickStore:
+		return rot.proc, false
+	case k.Sub(rot.at) <= w.set.KillWindow && in != nil && in.outageBetween(rot.at, k):
+		return rot.proc, true
 	}
-	return rot.proc
+	return "", false
 }
 
 // auditOne gives one connection its verdict; killer names the SIGKILLed
@@ -148,7 +161,7 @@ func (w *world) auditOne(c *connector, hc *http.Client, in *injector, ps *procs,
 	_, revoked := in.revoked[id]
 	in.mu.Unlock()
 	lostRot := w.ledger.rotationOf(conn.RefreshToken) // GoTo rotated the stored token: its answer never reached the table
-	killer = w.blame(ps, lostRot)
+	killer, duringOutage := w.blame(ps, in, lostRot)
 	alive := w.goTo.ValidRefreshToken(conn.RefreshToken)
 
 	if conn.Status == gotoauth.StatusActive && alive {
@@ -168,8 +181,10 @@ func (w *world) auditOne(c *connector, hc *http.Client, in *injector, ps *procs,
 	switch {
 	case revoked:
 		return row{verdictPermanent, status + ": customer revoked access at GoTo (injected)"}, ""
+	case killer != "" && duringOutage:
+		return row{verdictKilled, status + ": SIGKILL between GoTo's answer and the store, DynamoDB out meanwhile"}, killer
 	case killer != "":
-		return row{verdictKilled, status + ": SIGKILL between GoTo's answer and the store"}, killer
+		return row{verdictKilled, fmt.Sprintf("%s: SIGKILL between GoTo's answer and the store, within %s", status, quickStore)}, killer
 	case lostRot != nil && lostRot.abandoned:
 		return row{verdictLost, "LOST: " + status + ": GoTo answered after the client gave up (" + procRole(lostRot.proc) + ")"}, ""
 	case lostRot != nil:

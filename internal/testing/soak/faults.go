@@ -33,6 +33,22 @@ type injector struct {
 	events  []event
 	revoked map[string]time.Time // connection -> when its customer revoked at GoTo
 	goToN   map[string]int       // GoTo failures injected, by kind
+	outages []outage             // DynamoDB faults, cut or throttled
+}
+
+// outage is a time DynamoDB was cut or throttled for the processes.
+type outage struct{ from, to time.Time }
+
+// outageBetween reports whether a DynamoDB outage overlapped [from, to].
+func (in *injector) outageBetween(from, to time.Time) bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for _, o := range in.outages {
+		if !o.from.After(to) && (o.to.IsZero() || !o.to.Before(from)) {
+			return true
+		}
+	}
+	return false
 }
 
 func (in *injector) note(format string, args ...any) {
@@ -54,7 +70,7 @@ type step struct {
 func (in *injector) run(ctx context.Context) {
 	in.start = time.Now()
 	d := in.set.Duration
-	longCut := min(2*time.Minute, d*4/10)
+	longCut := min(2*time.Minute, d/2)
 	script := []step{
 		{0.10, func(ctx context.Context) { in.ddb(ctx, "DynamoDB cut", 30*time.Second, in.proxy.Cut) }},
 		{0.25, func(context.Context) { in.kill() }},
@@ -97,9 +113,16 @@ func (in *injector) run(ctx context.Context) {
 // ddb applies a DynamoDB fault for d (or until ctx ends), then restores.
 func (in *injector) ddb(ctx context.Context, what string, d time.Duration, apply func()) {
 	in.note("%s for %s", what, d)
+	in.mu.Lock()
+	i := len(in.outages)
+	in.outages = append(in.outages, outage{from: time.Now()})
+	in.mu.Unlock()
 	apply()
 	sleep(ctx, d)
 	in.proxy.Restore()
+	in.mu.Lock()
+	in.outages[i].to = time.Now()
+	in.mu.Unlock()
 	in.note("%s: restored", what)
 }
 

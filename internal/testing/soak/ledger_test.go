@@ -85,23 +85,34 @@ func TestLedgerFollowsRotationsAndReuses(t *testing.T) {
 }
 
 // A SIGKILL is blamed for a lost rotation only when it hit the process that
-// got GoTo's answer within the kill window.
+// got GoTo's answer soon after, or later while DynamoDB was out.
 func TestBlame(t *testing.T) {
-	w := &world{set: Settings{KillWindow: time.Minute}}
+	w := &world{set: Settings{KillWindow: 3 * time.Minute}}
 	t0 := time.Now()
 	ps := newProcs("", nil, "")
-	ps.kills = []kill{{proc: "sweep-0.1", at: t0.Add(30 * time.Second)}, {proc: "tokens-1.1", at: t0.Add(2 * time.Minute)}}
+	ps.kills = []kill{
+		{proc: "sweep-0.1", at: t0.Add(5 * time.Second)},
+		{proc: "tokens-1.1", at: t0.Add(2 * time.Minute)},
+		{proc: "tokens-2.1", at: t0.Add(time.Minute)},
+	}
+	in := &injector{outages: []outage{{from: t0.Add(30 * time.Second), to: t0.Add(90 * time.Second)}}}
 	for _, tc := range []struct {
-		rot  *rotation
-		want string
+		rot    *rotation
+		in     *injector
+		want   string
+		outage bool
 	}{
-		{nil, ""},
-		{&rotation{proc: "sweep-0.1", at: t0}, "sweep-0.1"},
-		{&rotation{proc: "tokens-1.1", at: t0}, ""}, // lived long enough to store it
-		{&rotation{proc: "tokens-2.1", at: t0}, ""}, // never killed
+		{nil, in, "", false},
+		{&rotation{proc: "sweep-0.1", at: t0}, in, "sweep-0.1", false},                  // killed 5 s after the answer
+		{&rotation{proc: "tokens-2.1", at: t0}, in, "tokens-2.1", true},                 // killed during the outage
+		{&rotation{proc: "tokens-2.1", at: t0}, nil, "", false},                         // 60 s, DynamoDB healthy: it should have stored it
+		{&rotation{proc: "tokens-1.1", at: t0.Add(-2 * time.Minute)}, in, "", false},    // 4 minutes: past the window
+		{&rotation{proc: "tokens-3.1", at: t0}, in, "", false},                          // never killed
+		{&rotation{proc: "sweep-0.1", at: t0.Add(time.Minute)}, in, "sweep-0.1", false}, // answered to a dead process
 	} {
-		if got := w.blame(ps, tc.rot); got != tc.want {
-			t.Errorf("blame(%+v) = %q, want %q", tc.rot, got, tc.want)
+		got, outage := w.blame(ps, tc.in, tc.rot)
+		if got != tc.want || outage != tc.outage {
+			t.Errorf("blame(%+v) = %q, %v; want %q, %v", tc.rot, got, outage, tc.want, tc.outage)
 		}
 	}
 }
