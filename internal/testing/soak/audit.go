@@ -38,7 +38,7 @@ type row struct {
 type auditResult struct {
 	rows     map[row]int
 	lostIDs  []string
-	killedBy map[string]int // killed process -> connections whose rotation it lost
+	killedBy map[string]*killLoss // killed process -> the rotations it lost
 	// double spends: rotated-away refresh tokens presented again
 	doubleSpent, doubleSpentKilled int
 	serverReuses                   int // gototest's own count, as a cross-check
@@ -69,7 +69,7 @@ func (w *world) audit(in *injector, ps *procs) (*auditResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &auditResult{rows: map[row]int{}, killedBy: map[string]int{}}
+	a := &auditResult{rows: map[row]int{}, killedBy: map[string]*killLoss{}}
 	var (
 		mu   sync.Mutex
 		next atomic.Int64
@@ -86,11 +86,11 @@ func (w *world) audit(in *injector, ps *procs) (*auditResult, error) {
 					return
 				}
 				id := connectionID(i)
-				r, killer := w.auditOne(c, hc, in, ps, id)
+				r, killer, gap := w.auditOne(c, hc, in, ps, id)
 				mu.Lock()
 				a.rows[r]++
 				if killer != "" {
-					a.killedBy[killer]++
+					a.killedBy[killer] = a.killedBy[killer].add(gap)
 				}
 				if r.verdict != verdictOK && r.verdict != verdictPermanent && r.verdict != verdictKilled {
 					a.lostIDs = append(a.lostIDs, id)
@@ -137,42 +137,62 @@ func (w *world) blame(ps *procs, in *injector, rot *rotation) (proc string, outa
 	// answer processed after the asker died): the process names are unique,
 	// so no one else could take that answer.
 	switch {
-	case k.Sub(rot.at) <= quickStore:
-		return rot.proc, false
 	case k.Sub(rot.at) <= w.set.KillWindow && in != nil && in.outageBetween(rot.at, k):
 		return rot.proc, true
+	case k.Sub(rot.at) <= quickStore:
+		return rot.proc, false
 	}
 	return "", false
 }
 
+// killLoss is what one SIGKILL lost: connections, and the time from GoTo's
+// answer to the kill (negative: killed before the answer came).
+type killLoss struct {
+	conns          int
+	minGap, maxGap time.Duration
+}
+
+func (k *killLoss) add(gap time.Duration) *killLoss {
+	if k == nil {
+		return &killLoss{conns: 1, minGap: gap, maxGap: gap}
+	}
+	k.conns++
+	k.minGap, k.maxGap = min(k.minGap, gap), max(k.maxGap, gap)
+	return k
+}
+
 // auditOne gives one connection its verdict; killer names the SIGKILLed
-// process blamed, if any.
-func (w *world) auditOne(c *connector, hc *http.Client, in *injector, ps *procs, id string) (r row, killer string) {
+// process blamed, if any, and gap the time from GoTo's answer to the kill.
+func (w *world) auditOne(c *connector, hc *http.Client, in *injector, ps *procs, id string) (r row, killer string, gap time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	conn, err := c.store.Connection(ctx, id)
 	switch {
 	case errors.Is(err, gotoauth.ErrNotFound):
-		return row{verdictMissingConn, "LOST: not in the table"}, ""
+		return row{verdictMissingConn, "LOST: not in the table"}, "", 0
 	case err != nil:
-		return row{verdictUnreadable, "LOST: unreadable: " + gotoauth.ErrorCode(err)}, ""
+		return row{verdictUnreadable, "LOST: unreadable: " + gotoauth.ErrorCode(err)}, "", 0
 	}
 	in.mu.Lock()
 	_, revoked := in.revoked[id]
 	in.mu.Unlock()
 	lostRot := w.ledger.rotationOf(conn.RefreshToken) // GoTo rotated the stored token: its answer never reached the table
 	killer, duringOutage := w.blame(ps, in, lostRot)
+	if killer != "" {
+		k, _ := ps.killedAt(killer)
+		gap = k.Sub(lostRot.at)
+	}
 	alive := w.goTo.ValidRefreshToken(conn.RefreshToken)
 
 	if conn.Status == gotoauth.StatusActive && alive {
 		tok, err := c.tokens(ctx, id)
 		if err != nil {
-			return row{verdictAccessToken, "LOST: active, refresh token accepted, but no access token: " + gotoauth.ErrorCode(err)}, ""
+			return row{verdictAccessToken, "LOST: active, refresh token accepted, but no access token: " + gotoauth.ErrorCode(err)}, "", 0
 		}
 		if st := callAPI(ctx, hc, w.goTo.MeURL(), tok); st != http.StatusOK {
-			return row{verdictAccessToken, fmt.Sprintf("LOST: active, GoTo's API answers %d to its access token", st)}, ""
+			return row{verdictAccessToken, fmt.Sprintf("LOST: active, GoTo's API answers %d to its access token", st)}, "", 0
 		}
-		return row{verdictOK, "active: GoTo accepts the stored refresh token, the access token works"}, ""
+		return row{verdictOK, "active: GoTo accepts the stored refresh token, the access token works"}, "", 0
 	}
 	status := "active with a dead refresh token"
 	if conn.Status != gotoauth.StatusActive {
@@ -180,17 +200,17 @@ func (w *world) auditOne(c *connector, hc *http.Client, in *injector, ps *procs,
 	}
 	switch {
 	case revoked:
-		return row{verdictPermanent, status + ": customer revoked access at GoTo (injected)"}, ""
+		return row{verdictPermanent, status + ": customer revoked access at GoTo (injected)"}, "", 0
 	case killer != "" && duringOutage:
-		return row{verdictKilled, status + ": SIGKILL between GoTo's answer and the store, DynamoDB out meanwhile"}, killer
+		return row{verdictKilled, status + ": SIGKILL between GoTo's answer and the store, DynamoDB out meanwhile"}, killer, gap
 	case killer != "":
-		return row{verdictKilled, fmt.Sprintf("%s: SIGKILL between GoTo's answer and the store, within %s", status, quickStore)}, killer
+		return row{verdictKilled, fmt.Sprintf("%s: SIGKILL between GoTo's answer and the store, within %s", status, quickStore)}, killer, gap
 	case lostRot != nil && lostRot.abandoned:
-		return row{verdictLost, "LOST: " + status + ": GoTo answered after the client gave up (" + procRole(lostRot.proc) + ")"}, ""
+		return row{verdictLost, "LOST: " + status + ": GoTo answered after the client gave up (" + procRole(lostRot.proc) + ")"}, "", 0
 	case lostRot != nil:
-		return row{verdictLost, "LOST: " + status + ": GoTo's rotated token never reached the table (" + procRole(lostRot.proc) + ")"}, ""
+		return row{verdictLost, "LOST: " + status + ": GoTo's rotated token never reached the table (" + procRole(lostRot.proc) + ")"}, "", 0
 	default:
-		return row{verdictLost, "LOST: " + status + ": no injected permanent cause"}, ""
+		return row{verdictLost, "LOST: " + status + ": no injected permanent cause"}, "", 0
 	}
 }
 
@@ -243,6 +263,12 @@ func (w *world) report(a *auditResult, in *injector, ps *procs, final sweepResul
 	}
 	fmt.Fprintf(tw, "SIGKILLs of refresher processes\t%d\t\n", nkills)
 	fmt.Fprintf(tw, "SIGKILLs that landed between GoTo's answer and the store\t%d\t\n", len(a.killedBy))
+	for _, name := range slices.Sorted(maps.Keys(a.killedBy)) {
+		k := a.killedBy[name]
+		at, _ := ps.killedAt(name)
+		fmt.Fprintf(tw, "  %s killed at +%s: rotations lost, GoTo's answer %s to %s before the kill\t%d\t\n",
+			name, at.Sub(in.start).Round(time.Second), k.minGap.Round(100*time.Millisecond), k.maxGap.Round(100*time.Millisecond), k.conns)
+	}
 	fmt.Fprintf(tw, "connections whose rotation a SIGKILL lost\t%d\t\n", a.count(verdictKilled))
 	if atEnd > 0 {
 		fmt.Fprintf(tw, "processes SIGKILLed at shutdown (no exit 2 min after SIGTERM)\t%d\t\n", atEnd)
