@@ -203,6 +203,8 @@ func (w *world) auditOne(c *connector, hc *http.Client, in *injector, ps *procs,
 		return row{verdictPermanent, status + ": customer revoked access at GoTo (injected)"}, "", 0
 	case killer != "" && duringOutage:
 		return row{verdictKilled, status + ": SIGKILL between GoTo's answer and the store, DynamoDB out meanwhile"}, killer, gap
+	case killer != "" && gap <= 0:
+		return row{verdictKilled, status + ": SIGKILL while GoTo was answering (request sent, answer rotated)"}, killer, gap
 	case killer != "":
 		return row{verdictKilled, fmt.Sprintf("%s: SIGKILL between GoTo's answer and the store, within %s", status, quickStore)}, killer, gap
 	case lostRot != nil && lostRot.abandoned:
@@ -266,8 +268,8 @@ func (w *world) report(a *auditResult, in *injector, ps *procs, final sweepResul
 	for _, name := range slices.Sorted(maps.Keys(a.killedBy)) {
 		k := a.killedBy[name]
 		at, _ := ps.killedAt(name)
-		fmt.Fprintf(tw, "  %s killed at +%s: rotations lost, GoTo's answer %s to %s before the kill\t%d\t\n",
-			name, at.Sub(in.start).Round(time.Second), k.minGap.Round(100*time.Millisecond), k.maxGap.Round(100*time.Millisecond), k.conns)
+		fmt.Fprintf(tw, "  %s killed at +%s: rotations lost, GoTo answered %s to %s before the kill (negative: after)\t%d\t\n",
+			name, at.Sub(in.start).Round(time.Second), k.minGap.Round(time.Millisecond), k.maxGap.Round(time.Millisecond), k.conns)
 	}
 	fmt.Fprintf(tw, "connections whose rotation a SIGKILL lost\t%d\t\n", a.count(verdictKilled))
 	if atEnd > 0 {
