@@ -28,7 +28,7 @@ func newClient(srv *gototest.Server) *gotoauth.Client {
 }
 
 // consent runs the browser's part: GoTo's consent page, Allow.
-func consent(t *testing.T, srv *gototest.Server, c *gotoauth.Client, verifier string) string {
+func consent(t testing.TB, srv *gototest.Server, c *gotoauth.Client, verifier string) string {
 	t.Helper()
 	var opts []gotoauth.AuthCodeOption
 	if verifier != "" {

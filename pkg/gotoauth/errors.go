@@ -119,6 +119,10 @@ var ErrNotConfigured = errors.New("gotoauth: not configured")
 // ERROR and counts it.
 var ErrLimiter = errors.New("gotoauth: rate limiter failed")
 
+// ErrInvalidConnectionID: a connection id outside the connect link's
+// character set (1 to 128 of A-Z a-z 0-9 . _ : -).
+var ErrInvalidConnectionID = errors.New("gotoauth: invalid connection id (1 to 128 of A-Z a-z 0-9 . _ : -)")
+
 // ErrStore wraps a failure of DynamoDB (unreachable, throttled, timed out):
 // transient, nothing was changed.
 var ErrStore = errors.New("gotoauth: connection store unavailable")
@@ -148,10 +152,14 @@ const (
 	// NotFound: there is no such connection (ErrNotFound). Trying again
 	// does not help; connecting does.
 	NotFound
+	// Invalid: the caller's input is wrong (a connect link that is
+	// malformed, badly signed or expired; a connection id outside the
+	// allowed characters). Trying again with the same input does not help.
+	Invalid
 )
 
-// String names the class: transient, permanent, configuration or
-// not_found.
+// String names the class: transient, permanent, configuration, not_found
+// or invalid.
 func (c Class) String() string {
 	switch c {
 	case Permanent:
@@ -160,6 +168,8 @@ func (c Class) String() string {
 		return "configuration"
 	case NotFound:
 		return "not_found"
+	case Invalid:
+		return "invalid"
 	default:
 		return "transient"
 	}
@@ -173,8 +183,10 @@ func Classify(err error) Class {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return NotFound
-	case errors.Is(err, ErrReauthRequired):
+	case errors.Is(err, ErrReauthRequired), errors.Is(err, ErrNoRefreshToken):
 		return Permanent
+	case errors.Is(err, ErrLinkMalformed), errors.Is(err, ErrLinkSignature), errors.Is(err, ErrLinkExpired), errors.Is(err, ErrInvalidConnectionID):
+		return Invalid
 	case errors.Is(err, ErrTokenKey), errors.Is(err, ErrNotConfigured):
 		return Configuration
 	case errors.As(err, &gone):
@@ -206,7 +218,8 @@ func IsTransient(err error) bool { return err != nil && Classify(err) == Transie
 // ErrorCode is a short, secret-free code for err, fit for logs, metrics and
 // the status a browser is sent back with: the OAuth error code, or one of
 // rate_limited, server_error, timeout, unreachable, unreadable_response,
-// endpoint_gone, token_key, not_found, reauth_required, not_configured,
+// endpoint_gone, token_key, not_found, reauth_required, no_refresh_token,
+// invalid_request, bad_signature, link_expired, not_configured,
 // rate_limiter, store_unavailable, or unknown.
 func ErrorCode(err error) string {
 	var (
@@ -225,6 +238,14 @@ func ErrorCode(err error) string {
 		return "not_found"
 	case errors.Is(err, ErrReauthRequired):
 		return "reauth_required"
+	case errors.Is(err, ErrNoRefreshToken):
+		return "no_refresh_token"
+	case errors.Is(err, ErrLinkMalformed), errors.Is(err, ErrInvalidConnectionID):
+		return "invalid_request"
+	case errors.Is(err, ErrLinkSignature):
+		return "bad_signature"
+	case errors.Is(err, ErrLinkExpired):
+		return "link_expired"
 	case errors.Is(err, ErrNotConfigured):
 		return "not_configured"
 	case errors.Is(err, ErrLimiter):

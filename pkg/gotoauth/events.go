@@ -40,7 +40,8 @@ func NewEvent(typ string, c *Connection, reason string, at time.Time) Event {
 	}
 }
 
-// MarshalJSON writes the event's detail as DESIGN.md defines it:
+// MarshalJSON writes the event's detail (the connector's lifecycle event
+// contract, README "Lifecycle events"):
 // connection_id, status, reason (when there is one), the stored identity
 // fields and at (RFC 3339, UTC).
 func (e Event) MarshalJSON() ([]byte, error) {

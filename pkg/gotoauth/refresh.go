@@ -130,6 +130,13 @@ func (ts *TokenSource) refreshOne(ctx context.Context, id string, n need, onAnsw
 		return res
 	}
 	work := context.WithoutCancel(ctx)
+	if p, ok := ts.takePending(id); ok {
+		// GoTo's last answer for this connection never reached the table:
+		// it holds the only valid refresh token, so it goes first.
+		if res, ok := ts.storeAnswer(work, id, p.prev, p.next, false); !ok {
+			return res
+		}
+	}
 	leaseCtx, cancel := context.WithTimeout(work, leaseWriteBudget)
 	conn, err := ts.store.acquireLease(leaseCtx, id, ts.owner, ts.leaseTTL(), n)
 	cancel()
@@ -143,8 +150,16 @@ func (ts *TokenSource) refreshOne(ctx context.Context, id string, n need, onAnsw
 		return res
 	}
 
-	// The rate slot, only now that the lease is ours.
-	if err := ts.wait(ctx); err != nil {
+	// The rate slot, only now that the lease is ours. ctx's deadline
+	// bounds starting the lease write; the wait for the slot may use the
+	// lease write's budget too, since the refresh budget counts it.
+	slotCtx := ctx
+	if dl, ok := ctx.Deadline(); ok && ctx.Err() != context.Canceled {
+		var cancel context.CancelFunc
+		slotCtx, cancel = context.WithDeadline(work, dl.Add(leaseWriteBudget))
+		defer cancel()
+	}
+	if err := ts.wait(slotCtx); err != nil {
 		_ = ts.store.releaseLease(work, id, ts.owner)
 		res.Err = err
 		if errors.Is(err, ErrLimiter) {
@@ -162,25 +177,7 @@ func (ts *TokenSource) refreshOne(ctx context.Context, id string, n need, onAnsw
 		if onAnswer != nil {
 			onAnswer(next)
 		}
-		done := ts.beginStore(id)
-		stored, werr := ts.store.storeRefreshed(work, conn, next, ts.owner, ts.storeRetry, ts.leaseTTL())
-		done()
-		switch {
-		case werr == nil:
-			ts.cache.put(stored)
-			res.Outcome, res.Connection, res.Err = Refreshed, stored, nil
-		case errors.Is(werr, errDeleted):
-			ts.cache.drop(id)
-			res.Outcome, res.Class, res.Err = Skipped, NotFound, fmt.Errorf("%w: deleted while it was refreshed; GoTo's answer is dropped", ErrNotFound)
-		case errors.Is(werr, errStale):
-			// A newer consent (reconnect) was stored meanwhile: it wins.
-			res.Outcome, res.Class, res.Err = Skipped, Transient, werr
-		default:
-			ts.cache.put(next)
-			res.Outcome, res.Class, res.Err, res.Connection = StoreFailed, Transient, werr, next
-			ts.logger.Error("GoTo's refresh answer could not be stored: if GoTo rotated the refresh token, this connection will need re-authorization",
-				"connection_id", id, "rotated", tok.RefreshToken != "", "store_retry_budget", ts.storeRetry.String(), "error", werr.Error())
-		}
+		res, _ := ts.storeAnswer(work, id, conn, next, tok.RefreshToken != "")
 		return res
 	}
 
@@ -218,6 +215,48 @@ func (ts *TokenSource) refreshOne(ctx context.Context, id string, n need, onAnsw
 	conn.LastError, conn.NextRefreshAt = code, retryAt
 	res.Outcome = Failed
 	return res
+}
+
+// storeAnswer stores next, the state GoTo's answer gave connection id whose
+// lease was taken on prev, and reports the result; ok is false when the store
+// failed for good within the retry budget. Then the answer is kept in this
+// process (the cache hands its access token out, and the next refresh of
+// the connection stores it first), and the failure is logged at ERROR.
+func (ts *TokenSource) storeAnswer(ctx context.Context, id string, prev, next *Connection, rotated bool) (RefreshResult, bool) {
+	res := RefreshResult{ConnectionID: id}
+	done := ts.beginStore(id)
+	stored, err := ts.store.storeRefreshed(ctx, prev, next, ts.owner, ts.storeRetry, ts.leaseTTL())
+	done()
+	switch {
+	case err == nil:
+		ts.cache.put(stored)
+		res.Outcome, res.Connection = Refreshed, stored
+	case errors.Is(err, errDeleted):
+		ts.cache.drop(id)
+		res.Outcome, res.Class, res.Err = Skipped, NotFound, fmt.Errorf("%w: deleted while it was refreshed; GoTo's answer is dropped", ErrNotFound)
+	case errors.Is(err, errStale):
+		// A newer consent (reconnect) or refresh was stored meanwhile: it wins.
+		res.Outcome, res.Class, res.Err = Skipped, Transient, err
+	default:
+		ts.cache.put(next)
+		ts.mu.Lock()
+		ts.pending[id] = pendingStore{prev: prev, next: next}
+		ts.mu.Unlock()
+		res.Outcome, res.Class, res.Err, res.Connection = StoreFailed, Transient, err, next
+		ts.logger.Error("GoTo's refresh answer could not be stored: it is kept in this process and stored at the next refresh of the connection; if this process ends first and GoTo rotated the refresh token, the connection will need re-authorization",
+			"connection_id", id, "rotated", rotated || prev.RefreshToken != next.RefreshToken, "store_retry_budget", ts.storeRetry.String(), "error", err.Error())
+		return res, false
+	}
+	return res, true
+}
+
+// takePending removes and returns the unstored answer of id, if any.
+func (ts *TokenSource) takePending(id string) (pendingStore, bool) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	p, ok := ts.pending[id]
+	delete(ts.pending, id)
+	return p, ok
 }
 
 // wait paces calls to GoTo: the rate limiter, and a pause after a 429 for

@@ -180,6 +180,9 @@ func (s *Store) Connection(ctx context.Context, id string) (*Connection, error) 
 	if err := s.check(); err != nil {
 		return nil, err
 	}
+	if !ValidConnectionID(id) {
+		return nil, ErrInvalidConnectionID
+	}
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      &s.table,
 		Key:            connKey(id),
@@ -204,7 +207,7 @@ func (s *Store) SaveConnection(ctx context.Context, id string, tok *Token) (*Con
 		return nil, err
 	}
 	if !ValidConnectionID(id) {
-		return nil, fmt.Errorf("gotoauth: %q is not a valid connection id", id)
+		return nil, ErrInvalidConnectionID
 	}
 	if tok == nil || tok.AccessToken == "" {
 		return nil, errors.New("gotoauth: SaveConnection needs a token with an access token")

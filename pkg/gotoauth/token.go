@@ -10,7 +10,10 @@ import (
 
 // Token is GoTo's answer to a code exchange or a refresh. Every field GoTo
 // documents is kept; none but AccessToken is required, because the legacy and
-// the current hosts send different sets (see GOTO-OAUTH.md).
+// the current hosts send different sets: the legacy api.getgo.com host sends
+// the identity fields (account_key, organizer_key, email, firstName, ...),
+// the current authentication.logmeininc.com host sends scope and principal,
+// and not always token_type or refresh_token.
 //
 // A Token holds secrets: never log it. Its String method prints no token.
 type Token struct {

@@ -54,8 +54,13 @@ type TokenSource struct {
 	pausedUntil atomic.Int64 // Unix nanoseconds by the store's clock; GoTo's last Retry-After
 
 	mu       sync.Mutex
-	unstored map[string]chan struct{} // connections whose refreshed tokens are still being stored
+	unstored map[string]chan struct{} // connections whose refreshed tokens are being stored now
+	pending  map[string]pendingStore  // GoTo answers whose store failed: stored again at the next touch
 }
+
+// pendingStore is a refresh answer that could not be stored yet: next is
+// the state to write, prev the state its lease was taken on.
+type pendingStore struct{ prev, next *Connection }
 
 // Option configures a TokenSource.
 type Option func(*TokenSource)
@@ -123,6 +128,7 @@ func NewTokenSource(store *Store, client *Client, opts ...Option) (*TokenSource,
 		retryBase: time.Minute, retryMax: time.Hour, poll: 100 * time.Millisecond,
 		cache:    newTokenCache(10000),
 		unstored: map[string]chan struct{}{},
+		pending:  map[string]pendingStore{},
 	}
 	for _, o := range opts {
 		o(ts)

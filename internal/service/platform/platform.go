@@ -31,9 +31,11 @@ type Parts struct {
 	Logger     *slog.Logger
 }
 
-// Logger returns the JSON logger the functions write to stdout (CloudWatch).
+// Logger returns the JSON logger the functions write to stdout (CloudWatch):
+// at the level of AWS_LAMBDA_LOG_LEVEL (set by Lambda from the template's
+// LogLevel), each line with the invocation's request id (see Invocation).
 func Logger() *slog.Logger {
-	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	return newLogger(os.Stdout, os.Getenv("AWS_LAMBDA_LOG_LEVEL"))
 }
 
 // FromEnv reads the configuration through getenv and builds the AWS clients

@@ -13,7 +13,7 @@ import (
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
-// Summary is the refresh function's answer (DESIGN.md: due, refreshed,
+// Summary is the refresh function's answer (README: due, refreshed,
 // reauth_required, failed, skipped, and more).
 type Summary = gotoauth.SweepSummary
 
