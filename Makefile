@@ -161,3 +161,19 @@ deploy: ## sam build and sam deploy with samconfig.toml's SAM_ENV (dev; SAM_ENV=
 .PHONY: cost
 cost: $(DDB_JAR) ## Measure DynamoDB requests and log bytes per connect and per refresh (BENCHMARKS.md, Cost).
 	go test -count=1 -v -run TestCallCounts ./internal/testing/cost/
+
+# --- make soak ---
+# The fault soak of issue 7 (internal/testing/soak): SOAK_CONNECTIONS
+# connections with single-use refresh tokens, one sweep process and three
+# TokenSource processes, random faults (GoTo 5xx/429/slow/garbage, DynamoDB
+# cut and throttled through internal/testing/faultproxy, SIGKILL of a
+# refresher) for SOAK_DURATION, then an audit. Loopback only; exits 1 when a
+# connection is lost or a refresh token is spent twice. Other SOAK_*
+# variables: see internal/testing/soak/settings.go.
+SOAK_DURATION    ?= 4m
+SOAK_CONNECTIONS ?= 2000
+
+.PHONY: soak
+soak: $(DDB_JAR) ## Fault soak: SOAK_CONNECTIONS connections, faults for SOAK_DURATION, audit table (also in .cache/soak.txt).
+	@go build -o $(CACHE)/bin/soak ./cmd/soak
+	SOAK_DURATION=$(SOAK_DURATION) SOAK_CONNECTIONS=$(SOAK_CONNECTIONS) $(CACHE)/bin/soak

@@ -69,7 +69,7 @@
 //
 // # Observing
 //
-// TokenRequests, ExchangeRequests, RefreshRequests, InvalidGrants,
+// TokenRequests, ExchangeRequests, RefreshRequests, InvalidGrants, RefreshTokenReuses,
 // ValidAccessToken and ValidRefreshToken let a test assert what the client
 // did. They, and every other method, are safe for concurrent use. Close waits
 // for requests in flight, so state read after Close is final.

@@ -108,6 +108,7 @@ func (s *Server) useRefreshToken(rt string) (refreshResult, bool) {
 	defer s.mu.Unlock()
 	g, ok := s.refresh[rt]
 	if !ok {
+		s.noteUnknown(rt)
 		return refreshResult{}, false
 	}
 	if !now.Before(g.expires) {
@@ -118,6 +119,7 @@ func (s *Server) useRefreshToken(rt string) (refreshResult, bool) {
 	switch {
 	case s.rotation.rotates(now.Sub(g.issued)):
 		delete(s.refresh, rt)
+		s.markSpent(rt)
 		s.refresh[candidate] = &refreshGrant{grant: g.grant, issued: now, expires: now.Add(s.refreshLifetime)}
 		res.refresh = candidate
 	case s.rotation.echoes():

@@ -68,6 +68,7 @@ type Server struct {
 	refresh  map[string]*refreshGrant
 	failures failureQueue
 	stats    counters
+	spent    spentTokens
 }
 
 // NewServer starts and returns a server listening on 127.0.0.1 on a random

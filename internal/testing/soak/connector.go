@@ -1,0 +1,90 @@
+package soak
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
+)
+
+// This file is the only one that knows how pkg/gotoauth is assembled into a
+// sweep and a TokenSource; the rest of the soak drives them through
+// connector.
+
+// connector is the connector's refresh machinery for one process.
+type connector struct {
+	store  *gotoauth.Store
+	tokens func(ctx context.Context, id string) (string, error)
+	sweep  func(ctx context.Context) (sweepResult, error)
+	// reserve is how long before its deadline a sweep stops starting
+	// refreshes.
+	reserve time.Duration
+}
+
+// sweepResult is a sweep's summary.
+type sweepResult struct {
+	Due            int `json:"due"`
+	Refreshed      int `json:"refreshed"`
+	ReauthRequired int `json:"reauth_required"`
+	Failed         int `json:"failed"`
+	LimiterErrors  int `json:"limiter_errors"`
+	StoreFailures  int `json:"store_failures"`
+	Skipped        int `json:"skipped"`
+	Deferred       int `json:"deferred"`
+}
+
+func (a *sweepResult) add(b sweepResult) {
+	a.Due += b.Due
+	a.Refreshed += b.Refreshed
+	a.ReauthRequired += b.ReauthRequired
+	a.Failed += b.Failed
+	a.LimiterErrors += b.LimiterErrors
+	a.StoreFailures += b.StoreFailures
+	a.Skipped += b.Skipped
+	a.Deferred += b.Deferred
+}
+
+// schedule is the connector's schedule under s.
+func (s Settings) schedule() gotoauth.Schedule {
+	return gotoauth.Schedule{Interval: s.Interval, RefreshTokenLifetime: s.RefreshTokenLifetime}
+}
+
+// newConnector assembles the store and the TokenSource (which also sweeps)
+// of one process. rateLimit 0 means none.
+func newConnector(db gotoauth.DynamoDB, table string, client *gotoauth.Client, set Settings,
+	rateLimit float64, logger *slog.Logger) (*connector, error) {
+	store, err := gotoauth.NewStore(db, table, gotoauth.WithSchedule(set.schedule()))
+	if err != nil {
+		return nil, err
+	}
+	opts := []gotoauth.Option{gotoauth.WithMargin(set.Margin), gotoauth.WithLogger(logger)}
+	if rateLimit > 0 {
+		opts = append(opts, gotoauth.WithRateLimit(rateLimit))
+	}
+	ts, err := gotoauth.NewTokenSource(store, client, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &connector{
+		store:  store,
+		tokens: ts.AccessToken,
+		sweep: func(ctx context.Context) (sweepResult, error) {
+			sum, err := ts.Sweep(ctx, gotoauth.SweepOptions{Concurrency: gotoauth.DefaultSweepConcurrency})
+			return sweepResult{Due: sum.Due, Refreshed: sum.Refreshed, ReauthRequired: sum.ReauthRequired,
+				Failed: sum.Failed, LimiterErrors: sum.LimiterErrors, StoreFailures: sum.StoreFailures,
+				Skipped: sum.Skipped, Deferred: sum.Deferred}, err
+		},
+		reserve: ts.SweepReserve(),
+	}, nil
+}
+
+// newClient is the GoTo client of one process; tokenURL carries the
+// process's name (see ledger).
+func newClient(id, secret, authURL, tokenURL string) *gotoauth.Client {
+	return &gotoauth.Client{ClientID: id, ClientSecret: secret, RedirectURL: redirectURI,
+		Endpoint: gotoauth.Endpoint{AuthURL: authURL, TokenURL: tokenURL}} // default connect and answer timeouts
+}
+
+// redirectURI is the callback URL registered at gototest.
+const redirectURI = "https://connector.example.com/callback"
