@@ -124,6 +124,8 @@ func (ts *TokenSource) waitStored(ctx context.Context, id string) error {
 // the waits before GoTo is called. onAnswer, when set, gets the new state as
 // soon as GoTo answered.
 func (ts *TokenSource) refreshOne(ctx context.Context, id string, n need, onAnswer func(*Connection)) RefreshResult {
+	ts.inflight.Add(1)
+	defer ts.inflight.Done()
 	res := RefreshResult{ConnectionID: id}
 	if err := ts.waitStored(ctx, id); err != nil || ctx.Err() != nil {
 		res.Outcome, res.Err = Deferred, fmt.Errorf("gotoauth: refresh not started before the deadline: %w", context.Cause(ctx))

@@ -295,3 +295,36 @@ func TestWaitersTakeNoRateSlot(t *testing.T) {
 		t.Fatalf("waiter took %d rate slots; %d refreshes; token valid %v", slots.n.Load(), f.srv.RefreshRequests(), f.srv.ValidAccessToken(tok))
 	}
 }
+
+// Drain waits for a refresh whose answer is being stored after the caller
+// was handed the token: a process that drains on SIGTERM loses nothing.
+func TestDrainWaitsForStores(t *testing.T) {
+	f := newFixture(t)
+	fail := &failingUpdates{DynamoDB: f.db}
+	st := store(t, fail, f.table, gotoauth.WithClock(f.clock.Now))
+	ts, err := gotoauth.NewTokenSource(st, f.client, gotoauth.WithStoreRetryBudget(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fail.on.Store(true)
+	f.clock.Advance(58 * time.Minute)
+	if _, err := ts.AccessToken(context.Background(), "c1"); err != nil { // handed over after 2 s
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := ts.Drain(short); err == nil {
+		t.Fatal("Drain returned while the store was still failing")
+	}
+	time.AfterFunc(time.Second, func() { fail.on.Store(false) })
+	if err := ts.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.store.Connection(context.Background(), "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.srv.ValidRefreshToken(c.RefreshToken) || c.RefreshToken == f.tok.RefreshToken {
+		t.Fatal("after Drain the stored refresh token is not GoTo's latest")
+	}
+}

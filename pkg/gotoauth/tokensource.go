@@ -53,6 +53,8 @@ type TokenSource struct {
 	group       singleflight.Group
 	pausedUntil atomic.Int64 // Unix nanoseconds by the store's clock; GoTo's last Retry-After
 
+	inflight sync.WaitGroup // refreshes under way, stores included (Drain)
+
 	mu       sync.Mutex
 	unstored map[string]chan struct{} // connections whose refreshed tokens are being stored now
 	pending  map[string]pendingStore  // GoTo answers whose store failed: stored again at the next touch
@@ -293,4 +295,25 @@ func (c *Connection) reason() string {
 		return ""
 	}
 	return c.ReauthReason
+}
+
+// Drain waits until every refresh this TokenSource has started has stored
+// GoTo's answer (or given up), or ctx ends. Call it on SIGTERM before the
+// process exits: a process killed between GoTo's answer and the store loses
+// a rotated refresh token. Refreshes that start meanwhile are waited for too.
+func (ts *TokenSource) Drain(ctx context.Context) error {
+	if err := ts.check(); err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	go func() {
+		ts.inflight.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -228,6 +228,12 @@ func (s *Stack) Close() {
 			<-s.done
 		}
 	}
+	if s.sweep != nil {
+		// Refreshes under way store GoTo's answer before DynamoDB stops.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_ = s.sweep.Source.Drain(ctx)
+		cancel()
+	}
 	if s.GoTo != nil {
 		s.GoTo.Close()
 	}
