@@ -23,7 +23,11 @@ func (a *App) Callback(ctx context.Context, req Request) (Response, error) {
 		return page(http.StatusBadRequest, "Invalid request", "The query string is malformed."), nil
 	}
 	state := query.Get("state")
-	if state == "" || len(query["state"]) > 1 {
+	switch {
+	case len(query["state"]) > 1:
+		log.Info("refused", "status", 400, "reason", "state given more than once")
+		return page(http.StatusBadRequest, "Invalid request", "The state parameter is given more than once. Start connecting again from the app."), nil
+	case state == "":
 		log.Info("refused", "status", 400, "reason", "missing state")
 		return page(http.StatusBadRequest, "Invalid request", "The state parameter is missing. Start connecting again from the app."), nil
 	}
@@ -35,23 +39,23 @@ func (a *App) Callback(ctx context.Context, req Request) (Response, error) {
 	}
 
 	// Secrets first: if they are unavailable, the state is left unused.
-	_, store, client, err := a.deps(ctx)
+	sec, store, client, err := a.deps(ctx)
 	if err != nil {
 		log.Error("secrets unavailable", "error", err)
 		return unavailable(), nil
 	}
 
-	pending, err := store.ConsumePending(ctx, state, binding)
+	pending, err := a.pendingStore(sec).consume(ctx, state, binding)
 	switch {
-	case errors.Is(err, gotoauth.ErrStateBinding):
+	case errors.Is(err, errStateBinding):
 		log.Warn("refused", "status", 403, "reason", "binding cookie does not match")
 		return page(http.StatusForbidden, "Connection could not be finished",
 			"This sign-in was started in another browser. Start connecting again from the app."), nil
-	case errors.Is(err, gotoauth.ErrStateExpired):
+	case errors.Is(err, errStateExpired):
 		log.Info("refused", "status", 400, "reason", "state expired")
 		return page(http.StatusBadRequest, "Connection could not be finished",
 			"The sign-in took longer than 10 minutes. Start connecting again from the app.", clearBindingCookie(a.Config.RedirectURI, state)), nil
-	case errors.Is(err, gotoauth.ErrStateUnknown):
+	case errors.Is(err, errStateUnknown):
 		log.Info("refused", "status", 400, "reason", "unknown or used state")
 		return page(http.StatusBadRequest, "Connection could not be finished",
 			"This sign-in has already been used or is unknown. Start connecting again from the app.", clearBindingCookie(a.Config.RedirectURI, state)), nil

@@ -79,7 +79,7 @@ func (e *env) noSecretsLogged() {
 	logs := e.logs.String()
 	secretsSeen := []string{e.goto_.ClientSecret, linkKey}
 	for _, item := range testutil.Items(e.t, e.db, e.table) {
-		for _, k := range []string{"access_token", "refresh_token", "code_verifier", "binding_hash"} {
+		for _, k := range []string{"access_token", "refresh_token", "code_verifier", "binding_hash", "state_hash"} {
 			if v := testutil.S(item, k); v != "" {
 				secretsSeen = append(secretsSeen, v)
 			}
@@ -378,7 +378,7 @@ func TestCallbackRefusals(t *testing.T) {
 		e := newEnv(t, callbackHT)
 		consentURL, cookie := e.start("cust-1", returnTo)
 		back, _ := e.goto_.Approve(consentURL)
-		e.clock.Advance(gotoauth.PendingLifetime + time.Second)
+		e.clock.Advance(connect.PendingLifetime + time.Second)
 		r := e.callback(back.RawQuery, cookie)
 		if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.Body, "10 minutes") {
 			t.Fatalf("expired: %d %s", r.StatusCode, r.Body)

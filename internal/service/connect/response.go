@@ -51,17 +51,18 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 </head><body><h1 id="title">{{.Title}}</h1><p id="message">{{.Message}}</p></body></html>
 `))
 
-// withQuery returns rawURL with params added to its query (existing ones
-// kept).
+// withQuery returns rawURL with params appended to its query. The query
+// already there is kept byte for byte: /authorize refused a return_to that
+// carries any of params' names.
 func withQuery(rawURL string, params url.Values) string {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return rawURL
 	}
-	q := u.Query()
-	for k, vs := range params {
-		q[k] = vs
+	if u.RawQuery != "" {
+		u.RawQuery += "&"
 	}
-	u.RawQuery = q.Encode()
+	u.RawQuery += params.Encode()
+	u.ForceQuery = false
 	return u.String()
 }
