@@ -230,13 +230,13 @@ func (s *Stack) Close() {
 func (s *Stack) UsesRealGoTo() bool { return s.GoTo == nil }
 
 func (s *Stack) routes() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /authorize", apigw.Handler("GET /authorize", s.App.Authorize))
-	mux.Handle("GET /callback", apigw.Handler("GET /callback", s.App.Callback))
-	mux.HandleFunc("GET /{$}", s.index)
-	mux.HandleFunc("GET /app/connect", s.connect)
-	mux.HandleFunc("GET /app/return", s.returnPage)
-	return mux
+	return newRouter(s.BaseURL, map[string]http.Handler{
+		"GET /authorize":   apigw.Handler("GET /authorize", s.App.Authorize),
+		"GET /callback":    apigw.Handler("GET /callback", s.App.Callback),
+		"GET /":            http.HandlerFunc(s.index),
+		"GET /app/connect": http.HandlerFunc(s.connect),
+		"GET /app/return":  http.HandlerFunc(s.returnPage),
+	})
 }
 
 func trimID(id string) string {

@@ -15,9 +15,11 @@ type (
 	Response = events.APIGatewayV2HTTPResponse
 )
 
-// securityHeaders go on every answer: nothing here may be cached, leak the
-// URL (with its code or signature) to another site, or be framed.
-func securityHeaders() map[string]string {
+// SecurityHeaders returns the headers of every answer of the connect flow
+// (the local server puts them on its own answers too): nothing here may be
+// cached, leak the URL (with its code or signature) to another site, or be
+// framed.
+func SecurityHeaders() map[string]string {
 	return map[string]string{
 		"Cache-Control":           "no-store",
 		"Pragma":                  "no-cache",
@@ -30,7 +32,7 @@ func securityHeaders() map[string]string {
 
 // redirect answers 302 to location.
 func redirect(location string, cookies ...string) Response {
-	h := securityHeaders()
+	h := SecurityHeaders()
 	h["Location"] = location
 	return Response{StatusCode: http.StatusFound, Headers: h, Cookies: cookies}
 }
@@ -39,7 +41,7 @@ func redirect(location string, cookies ...string) Response {
 func page(status int, title, message string, cookies ...string) Response {
 	var b bytes.Buffer
 	_ = pageTemplate.Execute(&b, struct{ Title, Message string }{title, message})
-	h := securityHeaders()
+	h := SecurityHeaders()
 	h["Content-Type"] = "text/html; charset=utf-8"
 	return Response{StatusCode: status, Headers: h, Body: b.String(), Cookies: cookies}
 }
