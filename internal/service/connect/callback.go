@@ -85,11 +85,9 @@ func (a *App) Callback(ctx context.Context, req Request) (Response, error) {
 		if code == "access_denied" {
 			return done(http.StatusOK, code, "Not connected", "You declined access to your GoTo account. Nothing was connected."), nil
 		}
-		status := http.StatusBadRequest
-		if code == "server_error" || code == "temporarily_unavailable" {
-			status = http.StatusBadGateway
-		}
-		return done(status, code, "Not connected", "GoTo refused the authorization ("+code+"). Nothing was connected."), nil
+		// What the browser relays is input, whatever GoTo meant by it: a 4xx,
+		// so that nobody can raise the API's 5xx rate with a crafted URL.
+		return done(http.StatusBadRequest, code, "Not connected", "GoTo refused the authorization ("+code+"). Nothing was connected."), nil
 	}
 	code := query.Get("code")
 	if code == "" {
