@@ -27,13 +27,26 @@ import (
 // paths behind the checks get fuzzed too. Seed corpora: testdata/fuzz/.
 
 // countingDB is the real DynamoDB client, counting the writes that
-// succeeded, so that a test sees whether a refused request stored anything.
+// succeeded, so that a test sees whether a refused request stored anything,
+// and every call of the connect flow's kinds.
 type countingDB struct {
 	*dynamodb.Client
 	writes atomic.Int64
+	calls  atomic.Int64
+}
+
+func (c *countingDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	c.calls.Add(1)
+	return c.Client.GetItem(ctx, in, opts...)
+}
+
+func (c *countingDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	c.calls.Add(1)
+	return c.Client.DeleteItem(ctx, in, opts...)
 }
 
 func (c *countingDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	c.calls.Add(1)
 	out, err := c.Client.PutItem(ctx, in, opts...)
 	if err == nil {
 		c.writes.Add(1)
@@ -42,6 +55,7 @@ func (c *countingDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opt
 }
 
 func (c *countingDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	c.calls.Add(1)
 	out, err := c.Client.UpdateItem(ctx, in, opts...)
 	if err == nil {
 		c.writes.Add(1)
