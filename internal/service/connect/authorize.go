@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
@@ -31,7 +32,7 @@ func (a *App) Authorize(ctx context.Context, req Request) (Response, error) {
 		return unavailable(), nil
 	}
 
-	link, err := gotoauth.VerifyLink(query, sec.LinkSigningKey, a.now())
+	link, err := verifyLink(query, sec.LinkKeys(a.now()), a.now())
 	switch {
 	case errors.Is(err, gotoauth.ErrLinkMalformed):
 		log.Info("refused", "status", 400, "reason", err.Error())
@@ -78,6 +79,19 @@ func (a *App) Authorize(ctx context.Context, req Request) (Response, error) {
 	}
 	log.Info("redirected to GoTo", "status", 302, "connection_id", link.ConnectionID, "pkce", a.Config.PKCE)
 	return redirect(client.AuthCodeURL(p.State, opts...), bindingCookie(a.Config.RedirectURI, p.State, binding)), nil
+}
+
+// verifyLink checks a connect link against each key in turn (the current
+// link signing key, then the previous one during its grace period).
+func verifyLink(query url.Values, keys [][]byte, now time.Time) (gotoauth.Link, error) {
+	var err error
+	for _, key := range keys {
+		var link gotoauth.Link
+		if link, err = gotoauth.VerifyLink(query, key, now); !errors.Is(err, gotoauth.ErrLinkSignature) {
+			return link, err
+		}
+	}
+	return gotoauth.Link{}, err
 }
 
 func unavailable() Response {

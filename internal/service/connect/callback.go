@@ -95,8 +95,17 @@ func (a *App) Callback(ctx context.Context, req Request) (Response, error) {
 		return done(http.StatusBadRequest, "invalid_request", "Not connected", "GoTo sent neither a code nor an error. Start connecting again from the app."), nil
 	}
 
-	// Exactly one exchange: a code works once and is never sent again.
+	// Exactly one exchange: a code works once and is never sent again,
+	// except after invalid_client, which GoTo answers before it looks at
+	// the code: once, with a client secret rotated meanwhile.
 	tok, err := client.Exchange(ctx, code, pending.CodeVerifier)
+	if isInvalidClient(err) {
+		if secret, ok := a.rotatedClientSecret(ctx, client.ClientSecret); ok {
+			log.Warn("GoTo refused the client secret; retrying once with the rotated one")
+			client.ClientSecret = secret
+			tok, err = client.Exchange(ctx, code, pending.CodeVerifier)
+		}
+	}
 	if err != nil {
 		errCode := gotoauth.ErrorCode(err)
 		class := gotoauth.Classify(err)
