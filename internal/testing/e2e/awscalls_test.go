@@ -102,8 +102,10 @@ func (r *awsRecorder) record(target string, body []byte) {
 		resources = append(resources, res)
 	case "events":
 		for _, e := range in.Entries {
+			// A bus is named by name or by ARN (...:event-bus/<name>).
+			name := e.EventBusName[strings.LastIndex(e.EventBusName, "/")+1:]
 			res := "other:" + e.EventBusName
-			if e.EventBusName == r.names.bus || e.EventBusName == "" && r.names.bus == "default" {
+			if name == r.names.bus || name == "" && r.names.bus == "default" {
 				res = "bus"
 			}
 			resources = append(resources, res)
