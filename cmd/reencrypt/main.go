@@ -73,7 +73,10 @@ func run(ctx context.Context, db gotoauth.DynamoDB, table string, src secrets.So
 	if sec.TokenCipher == nil {
 		return errors.New("the secret has no token_encryption_keys: nothing is encrypted")
 	}
-	store := gotoauth.NewStore(db, table, gotoauth.WithTokenCipher(sec.TokenCipher))
+	store, err := gotoauth.NewStore(db, table, gotoauth.WithTokenCipher(sec.TokenCipher))
+	if err != nil {
+		return err
+	}
 	sum, err := store.ReencryptAll(ctx, workers)
 	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")

@@ -17,6 +17,15 @@ import (
 
 func TestMain(m *testing.M) { testutil.Main(m) }
 
+func newStore(t *testing.T, db gotoauth.DynamoDB, table string, opts ...gotoauth.StoreOption) *gotoauth.Store {
+	t.Helper()
+	s, err := gotoauth.NewStore(db, table, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // secretWith is the connector's secret with these token keys, active first.
 func secretWith(t *testing.T, goTo *gototest.Server, keys map[string][]byte, active string) *secrets.Secrets {
 	t.Helper()
@@ -61,18 +70,18 @@ func TestReencryptThenRemoveOldKey(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		store := gotoauth.NewStore(db, table, gotoauth.WithTokenCipher(before.TokenCipher))
+		opts := []gotoauth.StoreOption{gotoauth.WithTokenCipher(before.TokenCipher)}
 		if id == "plain" {
-			store = gotoauth.NewStore(db, table) // written before encryption was turned on
+			opts = nil // written before encryption was turned on
 		}
-		if _, err := store.SaveConnection(ctx, id, tok); err != nil {
+		if _, err := newStore(t, db, table, opts...).SaveConnection(ctx, id, tok); err != nil {
 			t.Fatal(err)
 		}
 	}
 
 	// Control: removing k1 right away loses the connections under it.
 	onlyK2 := secretWith(t, goTo, map[string][]byte{"k2": k2}, "k2")
-	if _, err := gotoauth.NewStore(db, table, gotoauth.WithTokenCipher(onlyK2.TokenCipher)).Connection(ctx, "c1"); err == nil {
+	if _, err := newStore(t, db, table, gotoauth.WithTokenCipher(onlyK2.TokenCipher)).Connection(ctx, "c1"); err == nil {
 		t.Fatal("a connection under k1 reads without k1: the test proves nothing")
 	}
 
@@ -101,9 +110,12 @@ func TestReencryptThenRemoveOldKey(t *testing.T) {
 	}
 
 	// k1 removed: every connection still refreshes.
-	r := &gotoauth.Refresher{Store: gotoauth.NewStore(db, table, gotoauth.WithTokenCipher(onlyK2.TokenCipher)), Client: client}
+	ts, err := gotoauth.NewTokenSource(newStore(t, db, table, gotoauth.WithTokenCipher(onlyK2.TokenCipher), gotoauth.RequireEncryption()), client)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, id := range ids {
-		if res := r.Refresh(ctx, id, true); res.Outcome != gotoauth.Refreshed {
+		if res := ts.Refresh(ctx, id, true); res.Outcome != gotoauth.Refreshed {
 			t.Errorf("%s after removing k1: %s %v", id, res.Outcome, res.Err)
 		}
 	}

@@ -17,5 +17,5 @@ func main() {
 	if err != nil {
 		platform.Fatal(err)
 	}
-	lambda.Start(connect.NewApp(parts).Authorize)
+	lambda.Start(platform.Invocation(connect.NewApp(parts).Authorize))
 }

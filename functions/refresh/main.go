@@ -19,5 +19,5 @@ func main() {
 	if err != nil {
 		platform.Fatal(err)
 	}
-	lambda.Start(refresh.NewHandler(parts))
+	lambda.Start(platform.Invocation(refresh.NewHandler(parts)))
 }

@@ -5,18 +5,28 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
-// DefaultTimeout bounds every token request when Client.Timeout is zero.
-const DefaultTimeout = 10 * time.Second
+// Timeouts of a token request, in two phases: getting the request to GoTo
+// (connecting, TLS, writing it) and waiting for GoTo's answer once it was
+// sent. The first is short: nothing has happened at GoTo yet. The second is
+// long, because a refresh GoTo has received may rotate the refresh token,
+// and an answer given up on is a rotation lost.
+const (
+	DefaultConnectTimeout = 5 * time.Second
+	DefaultAnswerTimeout  = 60 * time.Second
+)
 
 // maxTokenResponse caps how much of a token answer is read. GoTo's tokens
 // are large (several KB), so the cap is generous.
@@ -38,11 +48,15 @@ type Client struct {
 	// only the scopes set on the OAuth client either way.
 	Scopes []string
 	// HTTPClient's Transport sends the token requests; nil means
-	// http.DefaultTransport. Redirects are never followed, and Timeout
-	// below bounds each request.
+	// http.DefaultTransport. Redirects are never followed, and the timeouts
+	// below bound each request (HTTPClient.Timeout is not used).
 	HTTPClient *http.Client
-	// Timeout bounds each token request; zero means DefaultTimeout.
-	Timeout time.Duration
+	// ConnectTimeout bounds getting a token request to GoTo (dial, TLS,
+	// writing the request); zero means DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+	// AnswerTimeout bounds waiting for GoTo's answer once the request was
+	// sent, body included; zero means DefaultAnswerTimeout.
+	AnswerTimeout time.Duration
 	// Now returns the current time, for token expiries; nil means time.Now.
 	Now func() time.Time
 }
@@ -133,16 +147,17 @@ func (c *Client) now() time.Time {
 // tokenRequest posts form to the token endpoint and turns the answer into a
 // Token or one of this package's typed errors.
 func (c *Client) tokenRequest(ctx context.Context, form url.Values) (*Token, error) {
-	timeout := c.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
+	if c == nil || c.ClientID == "" {
+		return nil, fmt.Errorf("%w: Client.ClientID is empty", ErrNotConfigured)
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sent := c.phaseTimeouts(ctx, cancel)
+	defer sent.stop()
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint().TokenURL, strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, sent.trace()), http.MethodPost, c.endpoint().TokenURL, strings.NewReader(form.Encode()))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: token URL: %v", ErrNotConfigured, redactURL(err))
 	}
 	req.Header.Set("Authorization", BasicAuth(c.ClientID, c.ClientSecret))
 	req.Header.Set("Accept", "application/json")
@@ -154,21 +169,79 @@ func (c *Client) tokenRequest(ctx context.Context, form url.Values) (*Token, err
 		return http.ErrUseLastResponse
 	}}
 	if c.HTTPClient != nil {
-		hc.Transport, hc.Jar = c.HTTPClient.Transport, c.HTTPClient.Jar
+		if c.HTTPClient.Transport != nil {
+			hc.Transport = c.HTTPClient.Transport
+		}
+		hc.Jar = c.HTTPClient.Jar
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, transportError(ctx, err)
+		return nil, transportError(ctx, err, sent.wasSent())
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenResponse))
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, &TimeoutError{Err: errors.New("answer cut off by the timeout")}
+			return nil, &TimeoutError{Sent: true, Err: errors.New("answer cut off by the answer timeout")}
 		}
 		return nil, &UnreadableResponseError{StatusCode: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Reason: "body cut off: " + redactURL(err).Error()}
 	}
 	return c.parseAnswer(resp, body)
+}
+
+// phases runs a token request's two timeouts: the connect timer until the
+// request is written, then the answer timer.
+type phases struct {
+	mu            sync.Mutex
+	connect       *time.Timer
+	answer        *time.Timer
+	answerTimeout time.Duration
+	cancel        context.CancelCauseFunc
+	sent          bool
+	stopped       bool
+}
+
+var (
+	errConnectTimeout = errors.New("the request did not reach GoTo within the connect timeout")
+	errAnswerTimeout  = errors.New("GoTo did not answer within the answer timeout")
+)
+
+func (c *Client) phaseTimeouts(ctx context.Context, cancel context.CancelCauseFunc) *phases {
+	connect, answer := c.timeouts()
+	p := &phases{answerTimeout: answer, cancel: cancel}
+	p.connect = time.AfterFunc(connect, func() { cancel(errConnectTimeout) })
+	return p
+}
+
+func (p *phases) trace() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{WroteRequest: func(info httptrace.WroteRequestInfo) {
+		if info.Err != nil {
+			return
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.sent || p.stopped || !p.connect.Stop() {
+			return
+		}
+		p.sent = true
+		p.answer = time.AfterFunc(p.answerTimeout, func() { p.cancel(errAnswerTimeout) })
+	}}
+}
+
+func (p *phases) wasSent() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sent
+}
+
+func (p *phases) stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stopped = true
+	p.connect.Stop()
+	if p.answer != nil {
+		p.answer.Stop()
+	}
 }
 
 // parseAnswer maps a token endpoint answer to a Token or a typed error.
@@ -242,13 +315,17 @@ func describeBody(body []byte, ctype string) string {
 }
 
 // transportError maps an error from http.Client.Do, stripping the request
-// URL's query (never secret here, but kept out on principle).
-func transportError(ctx context.Context, err error) error {
+// URL (never secret here, but kept out on principle). sent tells whether the
+// whole request had reached GoTo.
+func transportError(ctx context.Context, err error, sent bool) error {
 	var ne net.Error
-	if ctx.Err() == context.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-		return &TimeoutError{Err: redactURL(err)}
-	}
-	if errors.Is(err, context.Canceled) {
+	cause := context.Cause(ctx)
+	switch {
+	case errors.Is(cause, errConnectTimeout), errors.Is(cause, errAnswerTimeout):
+		return &TimeoutError{Sent: sent, Err: cause}
+	case ctx.Err() == context.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		return &TimeoutError{Sent: sent, Err: redactURL(err)}
+	case errors.Is(err, context.Canceled):
 		return err
 	}
 	return &NetworkError{Err: redactURL(err)}

@@ -19,16 +19,16 @@ const redirectURI = "https://connector.example.com/callback"
 
 func newClient(srv *gototest.Server) *gotoauth.Client {
 	return &gotoauth.Client{
-		ClientID:     srv.ClientID,
-		ClientSecret: srv.ClientSecret,
-		RedirectURL:  redirectURI,
-		Endpoint:     gotoauth.Endpoint{AuthURL: srv.AuthorizeURL(), TokenURL: srv.TokenURL()},
-		Timeout:      2 * time.Second,
+		ClientID:      srv.ClientID,
+		ClientSecret:  srv.ClientSecret,
+		RedirectURL:   redirectURI,
+		Endpoint:      gotoauth.Endpoint{AuthURL: srv.AuthorizeURL(), TokenURL: srv.TokenURL()},
+		AnswerTimeout: 2 * time.Second,
 	}
 }
 
 // consent runs the browser's part: GoTo's consent page, Allow.
-func consent(t *testing.T, srv *gototest.Server, c *gotoauth.Client, verifier string) string {
+func consent(t testing.TB, srv *gototest.Server, c *gotoauth.Client, verifier string) string {
 	t.Helper()
 	var opts []gotoauth.AuthCodeOption
 	if verifier != "" {
@@ -204,7 +204,7 @@ func TestRefreshFailures(t *testing.T) {
 			srv := gototest.NewServer()
 			defer srv.Close()
 			c := newClient(srv)
-			c.Timeout = 300 * time.Millisecond
+			c.AnswerTimeout = 300 * time.Millisecond
 			tok, err := c.Exchange(context.Background(), consent(t, srv, c, ""), "")
 			if err != nil {
 				t.Fatal(err)

@@ -1,22 +1,43 @@
-// Package gotoauth connects a SaaS product to its customers' GoTo accounts
-// (GoToWebinar, GoToMeeting, GoToConnect) with OAuth 2.0.
+// Package gotoauth gives a SaaS backend its customers' GoTo accounts
+// (GoToWebinar, GoToMeeting, GoToConnect): valid access tokens and an
+// authenticated HTTP client for GoTo's APIs, on the connections the GoTo
+// connector stores in DynamoDB.
 //
-// It holds the pieces the connector's Lambda functions are made of, and the
-// one a SaaS backend needs at run time:
+//	awsCfg, _ := config.LoadDefaultConfig(ctx)
+//	store, err := gotoauth.NewStore(dynamodb.NewFromConfig(awsCfg), "goto-connector-table",
+//		gotoauth.WithTokenCipher(cipher)) // when token_encryption_keys are set
+//	if err != nil { ... }
+//	ts, err := gotoauth.NewTokenSource(store, &gotoauth.Client{
+//		ClientID: clientID, ClientSecret: clientSecret,
+//	}, gotoauth.WithRateLimit(10)) // REFRESH_RATE_LIMIT, shared with the sweep
+//	if err != nil { ... }
+//	resp, err := ts.Client(ctx, "customer-42").Get("https://api.getgo.com/admin/rest/v1/me")
+//	switch {
+//	case errors.Is(err, gotoauth.ErrReauthRequired): // send the customer a new connect link
+//	case errors.Is(err, gotoauth.ErrNotFound):       // never connected, or disconnected
+//	case err != nil:                                  // transient: try again later
+//	}
 //
-//   - [Client] talks to GoTo's authorization server: the consent URL, the
-//     code exchange and the refresh, with the raw Basic credentials GoTo
-//     documents (golang.org/x/oauth2 form-encodes them, which GoTo rejects for
-//     secrets containing '+', '/' or '=').
-//   - [Token] keeps every field GoTo returns; [Classify] sorts failures into
-//     permanent (the customer must reconnect), transient (try again later)
-//     and configuration (the operator must fix the client).
+// The pieces:
+//
+//   - [TokenSource] hands out access tokens that are valid for at least a
+//     margin ([TokenSource.AccessToken]), and an *http.Client that sets them
+//     and refreshes once when GoTo rejects one ([TokenSource.Client]). It
+//     refreshes through each connection's lease in the table, so it never
+//     spends a refresh token the scheduled sweep ([TokenSource.Sweep]) or
+//     another process is using, and it keeps GoTo's answer through store
+//     outages of minutes.
+//   - [Store] keeps connections in DynamoDB, encrypted at rest with a
+//     [TokenCipher].
+//   - [Client] talks to GoTo's authorization server with the raw Basic
+//     credentials GoTo documents (golang.org/x/oauth2 form-encodes them,
+//     which GoTo rejects for secrets containing '+', '/' or '='); [Token] is
+//     its answer.
 //   - [SignLink] and [VerifyLink] mint and check the signed connect links a
-//     SaaS backend sends its customers to.
-//   - [Store] keeps connections in DynamoDB.
-//   - [TokenSource] hands a SaaS backend a valid access token for a
-//     connection, refreshing it on demand, safely alongside the scheduled
-//     refresh.
+//     backend sends its customers to.
+//   - Errors sort into classes ([Classify]): permanent (the customer must
+//     connect again), transient (try again later), configuration (the
+//     operator must act) and not found.
 //
 // Package gototest, beside this one, is a GoTo-compatible authorization
 // server for tests, in the spirit of net/http/httptest.

@@ -77,10 +77,13 @@ func (e *UnreadableResponseError) Error() string {
 	return fmt.Sprintf("gotoauth: unreadable token endpoint answer (%d, %q): %s", e.StatusCode, e.ContentType, e.Reason)
 }
 
-// TimeoutError is a token request that got no answer in time. For a code
-// exchange the code may or may not have been used: never send it again.
+// TimeoutError is a token request that got no answer in time. Sent tells
+// whether the whole request had reached GoTo (then it may have used the code
+// or rotated the refresh token) or not (then nothing happened at GoTo). For
+// a code exchange, never send the code again either way.
 type TimeoutError struct {
-	Err error
+	Sent bool
+	Err  error
 }
 
 // Error describes the failure without any secret.
@@ -105,45 +108,86 @@ func (e *NetworkError) Error() string {
 // Unwrap returns the underlying error.
 func (e *NetworkError) Unwrap() error { return e.Err }
 
+// ErrNotConfigured: a Client, Store or TokenSource is missing something it
+// needs (a zero value, a nil field, a store that requires encryption
+// without a cipher). It is a configuration error.
+var ErrNotConfigured = errors.New("gotoauth: not configured")
+
+// ErrLimiter wraps a failure of the rate limiter other than the caller's
+// deadline (for example DynamoDB throttling the shared rate-limit window).
+// The refresh did not start; it is transient, and loud: the sweep logs it at
+// ERROR and counts it.
+var ErrLimiter = errors.New("gotoauth: rate limiter failed")
+
+// ErrInvalidConnectionID: a connection id outside the connect link's
+// character set (1 to 128 of A-Z a-z 0-9 . _ : -).
+var ErrInvalidConnectionID = errors.New("gotoauth: invalid connection id (1 to 128 of A-Z a-z 0-9 . _ : -)")
+
+// ErrStore wraps a failure of DynamoDB (unreachable, throttled, timed out):
+// transient, nothing was changed.
+var ErrStore = errors.New("gotoauth: connection store unavailable")
+
 // ErrTokenKey wraps failures to decrypt a stored token: the token
 // encryption key it names is not configured, or the value is damaged. It is
 // a configuration error: the connection is kept and an operator must act.
 var ErrTokenKey = errors.New("gotoauth: stored token cannot be decrypted")
 
-// Class sorts a failed token request by what the caller should do about it.
+// Class sorts an error of this package by what the caller should do about
+// it. Every error the package returns has exactly one class; the table in
+// errors_test.go lists them.
 type Class int
 
 const (
 	// Transient failures (timeouts, 5xx, 429, unreachable, unreadable
-	// answers) leave everything as it was: try again later.
+	// answers, a store or rate limiter that failed) leave everything as it
+	// was: try again later.
 	Transient Class = iota
-	// Permanent failures (invalid_grant and the like) mean the grant is
-	// dead: the customer must connect again.
+	// Permanent failures (invalid_grant and the like, ErrReauthRequired)
+	// mean the grant is dead: the customer must connect again.
 	Permanent
-	// Configuration failures (invalid_client, a decommissioned endpoint)
-	// are the operator's to fix; the customer's grant is probably fine.
+	// Configuration failures (invalid_client, a decommissioned endpoint, a
+	// token key that is missing, a value built without its constructor) are
+	// the operator's to fix; the customer's grant is probably fine.
 	Configuration
+	// NotFound: there is no such connection (ErrNotFound). Trying again
+	// does not help; connecting does.
+	NotFound
+	// Invalid: the caller's input is wrong (a connect link that is
+	// malformed, badly signed or expired; a connection id outside the
+	// allowed characters). Trying again with the same input does not help.
+	Invalid
 )
 
-// String names the class: transient, permanent or configuration.
+// String names the class: transient, permanent, configuration, not_found
+// or invalid.
 func (c Class) String() string {
 	switch c {
 	case Permanent:
 		return "permanent"
 	case Configuration:
 		return "configuration"
+	case NotFound:
+		return "not_found"
+	case Invalid:
+		return "invalid"
 	default:
 		return "transient"
 	}
 }
 
-// Classify tells what a failed Exchange or Refresh means. Errors that are not
+// Classify tells what an error of this package means. Errors that are not
 // from this package count as transient.
 func Classify(err error) Class {
 	var oe *OAuthError
 	var gone *EndpointGoneError
 	switch {
-	case errors.Is(err, ErrTokenKey):
+	case errors.Is(err, ErrNotFound):
+		return NotFound
+	case errors.Is(err, ErrReauthRequired), errors.Is(err, ErrNoRefreshToken):
+		return Permanent
+	case errors.Is(err, ErrLinkMalformed), errors.Is(err, ErrLinkSignature), errors.Is(err, ErrLinkExpired), errors.Is(err, ErrInvalidConnectionID):
+		return Invalid
+	case errors.Is(err, ErrTokenKey), errors.Is(err, ErrNotConfigured):
 		return Configuration
 	case errors.As(err, &gone):
 		return Configuration
@@ -174,7 +218,9 @@ func IsTransient(err error) bool { return err != nil && Classify(err) == Transie
 // ErrorCode is a short, secret-free code for err, fit for logs, metrics and
 // the status a browser is sent back with: the OAuth error code, or one of
 // rate_limited, server_error, timeout, unreachable, unreadable_response,
-// endpoint_gone, token_key, or unknown.
+// endpoint_gone, token_key, not_found, reauth_required, no_refresh_token,
+// invalid_request, bad_signature, link_expired, not_configured,
+// rate_limiter, store_unavailable, or unknown.
 func ErrorCode(err error) string {
 	var (
 		oe   *OAuthError
@@ -188,6 +234,24 @@ func ErrorCode(err error) string {
 	switch {
 	case errors.Is(err, ErrTokenKey):
 		return "token_key"
+	case errors.Is(err, ErrNotFound):
+		return "not_found"
+	case errors.Is(err, ErrReauthRequired):
+		return "reauth_required"
+	case errors.Is(err, ErrNoRefreshToken):
+		return "no_refresh_token"
+	case errors.Is(err, ErrLinkMalformed), errors.Is(err, ErrInvalidConnectionID):
+		return "invalid_request"
+	case errors.Is(err, ErrLinkSignature):
+		return "bad_signature"
+	case errors.Is(err, ErrLinkExpired):
+		return "link_expired"
+	case errors.Is(err, ErrNotConfigured):
+		return "not_configured"
+	case errors.Is(err, ErrLimiter):
+		return "rate_limiter"
+	case errors.Is(err, ErrStore):
+		return "store_unavailable"
 	case errors.As(err, &oe):
 		return safeCode(oe.Code)
 	case errors.As(err, &gone):

@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
-	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
 )
@@ -41,33 +42,85 @@ func ExampleBasicAuth() {
 
 // A SaaS backend gets a valid access token whenever it calls a GoTo API. The
 // TokenSource refreshes on demand, safely alongside the scheduled refresh.
-func ExampleTokenSource() {
+func ExampleNewTokenSource() {
 	ctx := context.Background()
 	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}
-	store := gotoauth.NewStore(dynamodb.NewFromConfig(awsCfg), "goto-connector-ConnectionsTable-XYZ")
-	ts := &gotoauth.TokenSource{Refresher: &gotoauth.Refresher{
-		Store: store,
-		Client: &gotoauth.Client{
-			ClientID:     "your-client-id",
-			ClientSecret: "client_secret from the connector's secret",
-		},
-		// GoTo's limit is per client, for the sweep and you together.
-		Limiter: gotoauth.NewRateLimit(store, "your-client-id", 10),
-	}}
+	store, err := gotoauth.NewStore(dynamodb.NewFromConfig(awsCfg), "goto-connector-ConnectionsTable-XYZ")
+	if err != nil {
+		log.Fatal(err)
+	}
+	ts, err := gotoauth.NewTokenSource(store, &gotoauth.Client{
+		ClientID:     "your-client-id",
+		ClientSecret: "client_secret from the connector's secret",
+	}, gotoauth.WithRateLimit(10)) // GoTo's limit is per client: the sweep and you together
+	if err != nil {
+		log.Fatal(err)
+	}
 	token, err := ts.AccessToken(ctx, "customer-42")
 	switch {
-	case errors.Is(err, gotoauth.ErrReauthRequired):
+	case gotoauth.IsPermanent(err): // ErrReauthRequired
 		// Ask the customer to connect again (send a new connect link).
+	case errors.Is(err, gotoauth.ErrNotFound):
+		// Never connected, or disconnected.
 	case err != nil:
-		// Try again later.
+		// Transient: try again later.
 	default:
-		req, _ := http.NewRequest(http.MethodGet, "https://api.getgo.com/admin/rest/v1/me", nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		// ... http.DefaultClient.Do(req)
+		_ = token // "Authorization: Bearer " + token, or use ts.Client
 	}
+}
+
+// The authenticated HTTP client, against gototest (GoTo's stand-in) and
+// DynamoDB Local. GoTo expires the access token early: the API answers 401,
+// the client refreshes once and retries once.
+func ExampleTokenSource_Client() {
+	ctx := context.Background()
+	srv := gototest.NewServer(gototest.WithSingleUseRefreshTokens())
+	defer srv.Close()
+	client := &gotoauth.Client{
+		ClientID: srv.ClientID, ClientSecret: srv.ClientSecret,
+		RedirectURL: "https://connector.example.com/callback",
+		Endpoint:    gotoauth.Endpoint{AuthURL: srv.AuthorizeURL(), TokenURL: srv.TokenURL()},
+	}
+	db, table := testutil.ExampleTable("client-example") // DynamoDB Local
+	store, err := gotoauth.NewStore(db, table)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The customer connected (what the callback function does).
+	back, _ := srv.Approve(client.AuthCodeURL("state"))
+	tok, err := client.Exchange(ctx, back.Query().Get("code"), "")
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := store.SaveConnection(ctx, "customer-42", tok); err != nil {
+		log.Fatal(err)
+	}
+
+	ts, err := gotoauth.NewTokenSource(store, client)
+	if err != nil {
+		log.Fatal(err)
+	}
+	hc := ts.Client(ctx, "customer-42")
+	get := func() {
+		resp, err := hc.Get(srv.MeURL())
+		if err != nil {
+			log.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(resp.StatusCode, len(body) > 0)
+	}
+	get()
+	srv.ExpireAccessToken(tok.AccessToken) // GoTo ends the token's life early
+	get()
+	fmt.Println("API calls:", srv.APIRequests(), "rejected:", srv.APIRejections(), "refreshes:", srv.RefreshRequests())
+	// Output:
+	// 200 true
+	// 200 true
+	// API calls: 3 rejected: 1 refreshes: 1
 }
 
 // The code exchange against gototest, a GoTo-compatible server for tests.

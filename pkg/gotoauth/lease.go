@@ -4,22 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// Lease errors: why a refresher did not get a connection.
+// Why a refresher did not get a connection's lease.
 var (
-	// ErrLeaseHeld: another refresher holds the connection's lease.
-	ErrLeaseHeld = errors.New("gotoauth: another refresher holds the connection")
-	// ErrNotNeeded: the connection needs no refresh any more (another
+	// errLeaseHeld: another refresher holds the connection's lease.
+	errLeaseHeld = errors.New("gotoauth: another refresher holds the connection")
+	// errNotNeeded: the connection needs no refresh any more (another
 	// refresher just did it).
-	ErrNotNeeded = errors.New("gotoauth: the connection needs no refresh now")
+	errNotNeeded = errors.New("gotoauth: the connection needs no refresh now")
+	// errStale: the connection changed under the writer (a newer write won).
+	errStale = errors.New("gotoauth: the connection changed meanwhile")
+	// errDeleted: the connection was deleted while it was being refreshed.
+	errDeleted = errors.New("gotoauth: the connection was deleted meanwhile")
 )
 
 // need says when a lease is worth taking.
@@ -27,6 +28,7 @@ type need struct {
 	force         bool      // refresh whatever the times say
 	dueBy         time.Time // next_refresh_at <= dueBy
 	accessExpires time.Time // or: access_token_expires_at <= accessExpires
+	revision      int64     // with force: only while the revision is still this one
 }
 
 // acquireLease takes the refresh lease of connection id for owner, with a
@@ -45,6 +47,8 @@ func (s *Store) acquireLease(ctx context.Context, id, owner string, ttl time.Dur
 		),
 	)
 	switch {
+	case n.force && n.revision != 0:
+		cond = cond.And(expression.Name("version").Equal(expression.Value(n.revision)))
 	case n.force:
 	case !n.accessExpires.IsZero():
 		cond = cond.And(expression.Name("access_token_expires_at").LessThanEqual(expression.Value(n.accessExpires.Unix())))
@@ -65,7 +69,7 @@ func (s *Store) acquireLease(ctx context.Context, id, owner string, ttl time.Dur
 		return c, nil
 	}
 	if !isConditionFailed(err) {
-		return nil, fmt.Errorf("gotoauth: taking the refresh lease: %w", err)
+		return nil, storeError("taking the refresh lease", err)
 	}
 	// Why not? Read it to say.
 	c, err := s.Connection(ctx, id)
@@ -75,78 +79,152 @@ func (s *Store) acquireLease(ctx context.Context, id, owner string, ttl time.Dur
 	case c.Status != StatusActive:
 		return c, fmt.Errorf("%w (%s)", ErrReauthRequired, c.ReauthReason)
 	case c.leaseOwner != "" && !c.leaseExpiresAt.Before(time.Unix(now.Unix(), 0)):
-		return c, ErrLeaseHeld
+		return c, errLeaseHeld
 	default:
-		return c, ErrNotNeeded
+		return c, errNotNeeded
 	}
 }
 
-// storeRefreshed writes the tokens of a successful refresh and releases the
-// lease. It writes only if no other token write happened since the lease
-// was taken (same version). A new refresh token replaces the old one and
-// restarts its lifetime; without one, the old one and its expiry stay.
-func (s *Store) storeRefreshed(ctx context.Context, c *Connection, tok *Token) (*Connection, error) {
-	now := s.now()
+// refreshedState is connection c after GoTo answered its refresh with tok
+// at now: what storeRefreshed writes.
+func (s *Store) refreshedState(c *Connection, tok *Token, now time.Time) *Connection {
 	n := *c
+	n.Status, n.ReauthReason = StatusActive, ""
 	n.AccessToken, n.AccessTokenExpiresAt, n.RefreshedAt = tok.AccessToken, tok.Expiry, now
 	if tok.RefreshToken != "" {
 		n.RefreshToken, n.RefreshTokenExpiresAt = tok.RefreshToken, s.schedule.RefreshTokenExpiry(now)
 	}
 	n.NextRefreshAt = s.schedule.Next(now, n.AccessTokenExpiresAt, n.RefreshTokenExpiresAt)
 	n.FailureCount, n.LastError, n.leaseOwner, n.leaseExpiresAt = 0, "", "", time.Time{}
+	return &n
+}
 
+// storeRefreshed writes n, the state after a successful refresh of c (see
+// refreshedState), and releases the lease: one conditional write. A new
+// refresh token replaces the old one and restarts its lifetime; without
+// one, the old one and its expiry stay.
+//
+// It writes only if no other token write happened since the lease was taken
+// (same revision), or if the only write since is a re-authorization mark
+// made against that same revision: a refresher that presented the old
+// refresh token after GoTo had rotated it got invalid_grant, and GoTo's
+// answer held here proves the grant alive. A deleted connection stays
+// deleted.
+//
+// The answer of a refresh may hold the only valid refresh token left, so
+// the write is retried with backoff for up to budget whatever ctx says,
+// extending the lease between attempts while DynamoDB answers.
+func (s *Store) storeRefreshed(ctx context.Context, c, n *Connection, owner string, budget, leaseTTL time.Duration) (*Connection, error) {
 	upd := expression.Set(expression.Name("access_token"), expression.Value(s.seal(n.AccessToken, c.ConnectionID))).
 		Set(expression.Name("access_token_expires_at"), expression.Value(unix(n.AccessTokenExpiresAt))).
-		Set(expression.Name("refreshed_at"), expression.Value(now.Unix())).
+		Set(expression.Name("refreshed_at"), expression.Value(n.RefreshedAt.Unix())).
 		Set(expression.Name("next_refresh_at"), expression.Value(n.NextRefreshAt.Unix())).
 		Set(expression.Name("due_shard"), expression.Value(dueShard(c.ConnectionID))).
+		Set(expression.Name("status"), expression.Value(string(StatusActive))).
 		Add(expression.Name("version"), expression.Value(1)).
 		Remove(expression.Name("lease_owner")).
 		Remove(expression.Name("lease_expires_at")).
 		Remove(expression.Name("failure_count")).
 		Remove(expression.Name("last_error")).
-		Remove(expression.Name("last_error_at"))
-	if tok.RefreshToken != "" {
+		Remove(expression.Name("last_error_at")).
+		Remove(expression.Name("reauth_reason")).
+		Remove(expression.Name("reauth_at")).
+		Remove(expression.Name("reauth_from_version"))
+	if n.RefreshToken != c.RefreshToken {
 		upd = upd.Set(expression.Name("refresh_token"), expression.Value(s.seal(n.RefreshToken, c.ConnectionID))).
 			Set(expression.Name("refresh_token_expires_at"), expression.Value(n.RefreshTokenExpiresAt.Unix()))
 	}
-	// Identity fields that arrived again are kept up to date.
-	upd = setIdentity(upd, tok, false)
-	cond := expression.Name("version").Equal(expression.Value(c.Version))
-	// The answer of a refresh may hold the only valid refresh token left:
-	// try hard to store it, even when the caller's context is done.
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeBudget)
+	upd = setIdentity(upd, &Token{AccountKey: n.AccountKey, OrganizerKey: n.OrganizerKey, Email: n.Email,
+		Principal: n.Principal, FirstName: n.FirstName, LastName: n.LastName, AccountType: n.AccountType, Scope: n.Scope}, false)
+	cond := expression.And(
+		expression.AttributeExists(expression.Name("pk")),
+		expression.Or(
+			expression.Name("version").Equal(expression.Value(c.Revision)),
+			expression.And(
+				expression.Name("status").Equal(expression.Value(string(StatusReauthRequired))),
+				expression.Name("reauth_from_version").Equal(expression.Value(c.Revision)),
+			),
+		),
+	)
+
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
 	defer cancel()
-	var attrs map[string]types.AttributeValue
-	var err error
-	for attempt, wait := 0, 100*time.Millisecond; ; attempt, wait = attempt+1, wait*2 {
-		attrs, err = s.update(wctx, c.ConnectionID, upd, cond, types.ReturnValueUpdatedNew)
-		if err == nil || isConditionFailed(err) || attempt == 5 || wctx.Err() != nil {
+	var (
+		attrs map[string]types.AttributeValue
+		err   error
+		wait  = 100 * time.Millisecond
+	)
+	for {
+		actx, acancel := context.WithTimeout(wctx, writeTimeout(budget))
+		attrs, err = s.update(actx, c.ConnectionID, upd, cond, types.ReturnValueUpdatedNew)
+		acancel()
+		if err == nil || isConditionFailed(err) || wctx.Err() != nil {
 			break
 		}
-		time.Sleep(wait)
+		// Keep others off the old refresh token while we try again (best
+		// effort: when DynamoDB is unreachable this fails too, and the
+		// condition above still protects the rotation).
+		_ = s.extendLease(wctx, c, owner, leaseTTL)
+		t := time.NewTimer(wait)
+		select {
+		case <-wctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+		if wait *= 2; wait > 10*time.Second {
+			wait = 10 * time.Second
+		}
 	}
 	if err != nil {
 		if isConditionFailed(err) {
-			return nil, errors.New("gotoauth: the connection was reconnected while it was being refreshed; the refresh result is dropped")
+			return nil, s.whyNotStored(wctx, c.ConnectionID)
 		}
-		return nil, fmt.Errorf("gotoauth: storing refreshed tokens: %w", err)
+		return nil, storeError("storing refreshed tokens", err)
 	}
-	n.Version = numberAttr(attrs, "version")
-	return &n, nil
+	n.Revision = numberAttr(attrs, "version")
+	return n, nil
 }
 
-// markReauthRequired takes a connection out of the sweep for good: GoTo
-// refused its refresh token. The tokens stay as they were (for forensics);
-// only a new consent revives it. It writes only if nothing changed since the
-// lease was taken, so that a refresher that lost a race to another one's
-// token rotation does not kill a healthy connection; and it moves the
-// version on, so that a late writer holding older state drops its result.
+// writeTimeout bounds one attempt of a write that is retried within budget.
+func writeTimeout(budget time.Duration) time.Duration {
+	if d := budget / 4; d < 10*time.Second {
+		return d
+	}
+	return 10 * time.Second
+}
+
+// whyNotStored tells a deleted connection from one another writer moved on.
+func (s *Store) whyNotStored(ctx context.Context, id string) error {
+	if _, err := s.Connection(ctx, id); errors.Is(err, ErrNotFound) {
+		return errDeleted
+	}
+	return errStale
+}
+
+// extendLease pushes c's lease further while owner holds it and nothing
+// else was written.
+func (s *Store) extendLease(ctx context.Context, c *Connection, owner string, ttl time.Duration) error {
+	upd := expression.Set(expression.Name("lease_expires_at"), expression.Value(s.now().Add(ttl).Unix()))
+	actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err := s.update(actx, c.ConnectionID, upd, unchangedUnder(c, owner), types.ReturnValueNone)
+	return err
+}
+
+// markReauthRequired takes a connection out of the sweep: GoTo refused its
+// refresh token. The tokens stay as they were (for forensics); a new consent
+// revives it, and so does a refresher that had the lease on the same
+// revision and stores GoTo's answer late (see storeRefreshed). It writes only
+// if nothing changed since the lease was taken, so that a refresher that
+// lost a race to another one's token rotation does not kill a healthy
+// connection; and it moves the revision on, so that any other late writer
+// holding older state drops its result.
 func (s *Store) markReauthRequired(ctx context.Context, c *Connection, owner, reason string) error {
 	upd := expression.Set(expression.Name("status"), expression.Value(string(StatusReauthRequired))).
 		Add(expression.Name("version"), expression.Value(1)).
 		Set(expression.Name("reauth_reason"), expression.Value(reason)).
 		Set(expression.Name("reauth_at"), expression.Value(s.now().Unix())).
+		Set(expression.Name("reauth_from_version"), expression.Value(c.Revision)).
 		Remove(expression.Name("due_shard")).
 		Remove(expression.Name("next_refresh_at")).
 		Remove(expression.Name("lease_owner")).
@@ -170,7 +248,7 @@ func (s *Store) recordFailure(ctx context.Context, c *Connection, owner, code st
 // written since it was taken.
 func unchangedUnder(c *Connection, owner string) expression.ConditionBuilder {
 	return expression.And(
-		expression.Name("version").Equal(expression.Value(c.Version)),
+		expression.Name("version").Equal(expression.Value(c.Revision)),
 		expression.Name("lease_owner").Equal(expression.Value(owner)),
 	)
 }
@@ -182,92 +260,17 @@ func (s *Store) releaseLease(ctx context.Context, id, owner string) error {
 }
 
 // conditionalUpdate applies upd if cond holds, whatever ctx's deadline (it
-// releases leases and records outcomes that must not be lost); errStale
-// when cond does not hold.
+// releases leases and records outcomes that must not be lost), within
+// leaseWriteBudget; errStale when cond does not hold.
 func (s *Store) conditionalUpdate(ctx context.Context, id string, upd expression.UpdateBuilder, cond expression.ConditionBuilder) error {
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeBudget)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaseWriteBudget)
 	defer cancel()
 	_, err := s.update(wctx, id, upd, cond, types.ReturnValueNone)
 	if isConditionFailed(err) {
 		return errStale
 	}
-	return err
-}
-
-// storeBudget bounds how long storing a refresh's answer may take, retries
-// included. A lease must outlast the provider call plus this.
-const storeBudget = 20 * time.Second
-
-// errStale: the connection changed under the writer (a newer write won).
-var errStale = errors.New("gotoauth: the connection changed meanwhile")
-
-// DueConnections calls fn with the id of every active connection whose next
-// refresh is due at now, read from the due index (never a table scan), all
-// shards in parallel. It stops early when fn returns false or ctx is done.
-func (s *Store) DueConnections(ctx context.Context, now time.Time, fn func(id string) bool) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errs := make(chan error, DueShards)
-	ids := make(chan string)
-	for shard := 0; shard < DueShards; shard++ {
-		go func(shard string) {
-			errs <- s.queryDue(ctx, shard, now, ids)
-		}(fmt.Sprintf("due#%02d", shard))
-	}
-	var firstErr error
-	for running := DueShards; running > 0; {
-		select {
-		case id := <-ids:
-			if !fn(id) {
-				cancel()
-			}
-		case err := <-errs:
-			running--
-			if err != nil && firstErr == nil && ctx.Err() == nil {
-				firstErr = err
-				cancel()
-			}
-		}
-	}
-	if firstErr == nil && ctx.Err() != nil && context.Cause(ctx) != context.Canceled {
-		firstErr = ctx.Err()
-	}
-	return firstErr
-}
-
-func (s *Store) queryDue(ctx context.Context, shard string, now time.Time, ids chan<- string) error {
-	in := &dynamodb.QueryInput{
-		TableName:              &s.table,
-		IndexName:              aws.String(DueIndex),
-		KeyConditionExpression: aws.String("due_shard = :s AND next_refresh_at <= :now"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":s":   &types.AttributeValueMemberS{Value: shard},
-			":now": &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Unix(), 10)},
-		},
-	}
-	p := dynamodb.NewQueryPaginator(s.db, in)
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("gotoauth: reading the due index: %w", err)
-		}
-		for _, item := range page.Items {
-			pk, _ := item["pk"].(*types.AttributeValueMemberS)
-			if pk == nil || len(pk.Value) <= len("conn#") {
-				continue
-			}
-			select {
-			case ids <- pk.Value[len("conn#"):]:
-			case <-ctx.Done():
-				return nil
-			}
-		}
+	if err != nil {
+		return storeError("updating the connection", err)
 	}
 	return nil
 }
-
-// DueIndex is the name of the global secondary index of due connections.
-const DueIndex = "due"

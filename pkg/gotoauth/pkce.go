@@ -31,3 +31,6 @@ func randomString(n int) string {
 func GenerateState() string {
 	return randomString(32)
 }
+
+// newOwnerID returns a fresh, random lease owner id.
+func newOwnerID() string { return "refresher-" + randomString(9) }

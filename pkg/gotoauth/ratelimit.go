@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -13,18 +14,30 @@ import (
 )
 
 // Limiter paces calls to GoTo's token endpoint. A *rate.Limiter (from
-// golang.org/x/time/rate) is one, for one process; SharedLimiter holds one
-// limit for every process that shares a table.
+// golang.org/x/time/rate) is one; WithRateLimit builds the connector's own,
+// shared through the table by every refresher of one OAuth client.
 type Limiter interface {
 	// Wait blocks until a call may go out, or ctx ends.
 	Wait(ctx context.Context) error
 }
 
-// Limiters returns a Limiter that waits for each of ls in turn: typically a
-// *rate.Limiter that spreads this process's calls evenly, then a
-// SharedLimiter that keeps all processes together under GoTo's limit.
-func Limiters(ls ...Limiter) Limiter { return limiters(ls) }
+// rateLimit is WithRateLimit's request, built once the store is known.
+type rateLimit struct{ perSecond float64 }
 
+func (rateLimit) Wait(context.Context) error { return nil }
+
+// newRateLimit returns the connector's limiter for perSecond calls to GoTo
+// (REFRESH_RATE_LIMIT): this process's calls spread evenly by a token bucket
+// (burst 1), and all processes sharing store's table held together under the
+// same limit by a sharedLimiter named name (the OAuth client id).
+func newRateLimit(store *Store, name string, perSecond float64) Limiter {
+	return limiters{
+		rate.NewLimiter(rate.Limit(perSecond), 1),
+		&sharedLimiter{store: store, name: name, rate: perSecond},
+	}
+}
+
+// limiters waits for each limiter in turn.
 type limiters []Limiter
 
 func (ls limiters) Wait(ctx context.Context) error {
@@ -36,33 +49,36 @@ func (ls limiters) Wait(ctx context.Context) error {
 	return nil
 }
 
-// SharedLimiter allows at most Rate calls per second to GoTo across every
-// process that uses the same table and Name: the scheduled sweep and the
+// isRateWaitTooLong reports the error of rate.Limiter.Wait when the wait
+// would outlast ctx's deadline: the deadline's doing, not a failure.
+func isRateWaitTooLong(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "would exceed context deadline")
+}
+
+// sharedLimiter allows at most rate calls per second to GoTo across every
+// process that uses the same table and name: the scheduled sweep and the
 // SaaS backends' on-demand refreshes together (REFRESH_RATE_LIMIT). Each
 // call takes a slot in a per-second window item with a conditional write; a
 // caller that finds the window full waits for the next one. Window items
 // expire by TTL.
 //
 // Windows are wall-clock seconds (or longer, for rates under one per
-// second), so calls can bunch at a window's edges; put a *rate.Limiter in
-// front (see Limiters) to spread them.
-type SharedLimiter struct {
-	Store *Store
-	// Name tells apart limits in one table; GoTo's limit is per OAuth
-	// client, so the client id is a good name.
-	Name string
-	// Rate is the number of calls per second, all processes together.
-	Rate float64
+// second), so calls can bunch at a window's edges; the token bucket in
+// front spreads them.
+type sharedLimiter struct {
+	store *Store
+	name  string
+	rate  float64
 }
 
 // Wait takes a slot in the current window, waiting for a later window while
 // the current one is full.
-func (l *SharedLimiter) Wait(ctx context.Context) error {
+func (l *sharedLimiter) Wait(ctx context.Context) error {
 	window, capacity := l.shape()
 	for {
 		now := time.Now()
 		start := now.Truncate(window)
-		ok, err := l.Store.takeSlot(ctx, l.Name, start, capacity)
+		ok, err := l.store.takeSlot(ctx, l.name, start, capacity)
 		if err != nil {
 			return err
 		}
@@ -80,14 +96,14 @@ func (l *SharedLimiter) Wait(ctx context.Context) error {
 }
 
 // shape returns the window length and how many calls fit in one.
-func (l *SharedLimiter) shape() (time.Duration, int) {
+func (l *sharedLimiter) shape() (time.Duration, int) {
 	switch {
-	case l.Rate <= 0:
+	case l.rate <= 0:
 		return time.Second, 1
-	case l.Rate < 1:
-		return time.Duration(math.Ceil(1/l.Rate)) * time.Second, 1
+	case l.rate < 1:
+		return time.Duration(math.Ceil(1/l.rate)) * time.Second, 1
 	default:
-		return time.Second, int(l.Rate)
+		return time.Second, int(l.rate)
 	}
 }
 
@@ -114,20 +130,9 @@ func (s *Store) takeSlot(ctx context.Context, name string, start time.Time, capa
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("gotoauth: taking a rate limit slot: %w", err)
+		return false, storeError("taking a rate limit slot", err)
 	}
 	return true, nil
 }
 
 func ptr(s string) *string { return &s }
-
-// NewRateLimit returns the connector's limiter for perSecond calls to GoTo
-// (REFRESH_RATE_LIMIT): this process's calls spread evenly by a token bucket
-// (burst 1), and all processes sharing store's table held together under the
-// same limit by a SharedLimiter named name (the OAuth client id).
-func NewRateLimit(store *Store, name string, perSecond float64) Limiter {
-	return Limiters(
-		rate.NewLimiter(rate.Limit(perSecond), 1),
-		&SharedLimiter{Store: store, Name: name, Rate: perSecond},
-	)
-}

@@ -99,7 +99,7 @@ func (s *Store) ReencryptAll(ctx context.Context, workers int) (ReencryptSummary
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, workers)
 	farFuture := time.Unix(math.MaxInt32, 0)
-	err := s.DueConnections(ctx, farFuture, func(id string) bool {
+	err := s.dueConnections(ctx, farFuture, func(id string) bool {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {

@@ -4,229 +4,312 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
 // Outcome is what one refresh attempt did.
 type Outcome string
 
-// Outcomes of Refresher.Refresh.
+// Outcomes of a refresh.
 const (
-	// Refreshed: new tokens are stored.
+	// Refreshed: GoTo answered and the new tokens are stored.
 	Refreshed Outcome = "refreshed"
 	// ReauthRequired: GoTo refused the grant for good; the connection is
 	// marked reauth_required and leaves the sweep.
 	ReauthRequired Outcome = "reauth_required"
-	// Failed: a transient or configuration failure; the stored tokens are
-	// untouched and the next try is scheduled with backoff.
+	// Failed: a transient or configuration failure (GoTo, the store, the
+	// rate limiter); the stored tokens are untouched and the next try is
+	// scheduled with backoff.
 	Failed Outcome = "failed"
+	// StoreFailed: GoTo answered, but its answer could not be stored within
+	// the store retry budget. If GoTo rotated the refresh token, the
+	// connection will need re-authorization. Logged at ERROR.
+	StoreFailed Outcome = "store_failed"
 	// Skipped: another refresher holds the connection, it was refreshed
 	// meanwhile, it needs re-authorization already, or it does not exist.
 	Skipped Outcome = "skipped"
+	// Deferred: the caller's deadline came before the refresh could start
+	// (waiting for the rate limit, or GoTo's Retry-After); nothing changed.
+	Deferred Outcome = "deferred"
 )
 
-// Defaults of Refresher.
-const (
-	DefaultLeaseDuration = 60 * time.Second
-	DefaultRetryBase     = time.Minute
-	DefaultRetryMax      = time.Hour
-)
-
-// Refresher refreshes connections, one refresher per connection at a time:
-// it takes the connection's lease with a conditional write before calling
-// GoTo, stores the new tokens before anything else, and releases the lease
-// (or lets it expire, if the process dies). It is safe for concurrent use;
-// the scheduled sweep and TokenSource share it.
-type Refresher struct {
-	Store  *Store
-	Client *Client
-	// Limiter, when set, paces calls to GoTo (REFRESH_RATE_LIMIT): a
-	// *rate.Limiter for this process, a SharedLimiter for all of them, or
-	// both (Limiters).
-	Limiter Limiter
-	// Owner names this refresher in leases; empty means a random id.
-	Owner string
-	// LeaseDuration bounds how long a dead refresher blocks a connection.
-	// Zero means DefaultLeaseDuration; it is raised, if need be, to outlast
-	// the client's timeout plus the time storing the answer may take.
-	LeaseDuration time.Duration
-	// RetryBase and RetryMax shape the backoff after transient failures:
-	// RetryBase * 2^(failures-1), at most RetryMax, at least Retry-After.
-	RetryBase, RetryMax time.Duration
-	// OnAtRisk, when set, is called when a connection's retries would go
-	// past its refresh token's expiry: someone must look at it.
-	OnAtRisk func(c *Connection, err error)
-
-	ownerOnce   sync.Once
-	ownerID     string
-	pausedUntil atomic.Int64 // Unix nanoseconds by the store's clock; GoTo's last Retry-After
+// RefreshResult reports one refresh attempt. Err is the provider's, the
+// store's or the limiter's error, nil when refreshed. Connection is the
+// connection as last seen (after the refresh when Refreshed; with GoTo's
+// new, unstored tokens when StoreFailed).
+type RefreshResult struct {
+	ConnectionID string
+	Outcome      Outcome
+	Class        Class
+	Err          error
+	Connection   *Connection
 }
 
-// Result reports one refresh attempt. Err is the provider's or the store's
-// error, nil when refreshed. Conn is the connection as last seen.
-type Result struct {
-	Outcome Outcome
-	Class   Class
-	Err     error
-	Conn    *Connection
-}
-
-// Refresh refreshes connection id if it is due (or always, with force).
-func (r *Refresher) Refresh(ctx context.Context, id string, force bool) Result {
-	return r.refresh(ctx, id, need{force: force, dueBy: r.Store.now()})
-}
-
-// refreshIfExpiring refreshes connection id if its access token expires by
-// t.
-func (r *Refresher) refreshIfExpiring(ctx context.Context, id string, t time.Time) Result {
-	return r.refresh(ctx, id, need{accessExpires: t})
-}
-
-func (r *Refresher) owner() string {
-	r.ownerOnce.Do(func() {
-		r.ownerID = r.Owner
-		if r.ownerID == "" {
-			r.ownerID = NewOwnerID("refresher")
-		}
-	})
-	return r.ownerID
-}
-
-// NewOwnerID returns a fresh, random lease owner id.
-func NewOwnerID(prefix string) string { return prefix + "-" + randomString(9) }
-
-// ErrNotStarted: the context ended (or a provider-wide Retry-After would
-// outlast it) before the refresh began; nothing was done.
-var ErrNotStarted = errors.New("gotoauth: refresh not started before the deadline")
-
-func (r *Refresher) refresh(ctx context.Context, id string, n need) Result {
-	if err := r.wait(ctx); err != nil {
-		return Result{Outcome: Skipped, Err: err}
+// Refresh refreshes connection id now if it is due (or whatever its
+// schedule says, with force), through its lease. The scheduled sweep calls
+// it for each due connection; a backend may call it to force a refresh.
+func (ts *TokenSource) Refresh(ctx context.Context, id string, force bool) RefreshResult {
+	if err := ts.check(); err != nil {
+		return RefreshResult{ConnectionID: id, Outcome: Failed, Class: Configuration, Err: err}
 	}
-	// From here on nothing is cut short by the caller's context: the lease
-	// write, the provider call and the writes that follow it run to their
-	// end (each has its own timeout), since GoTo may rotate the refresh
-	// token and its answer must be stored, and no lease may be left behind.
+	return ts.refreshOne(ctx, id, need{force: force, dueBy: ts.store.now()}, nil)
+}
+
+// refreshHandingOff refreshes like refreshOne, but returns as soon as GoTo
+// has answered and the first store attempt did not finish quickly: the
+// store goes on in the background, and later refreshes of the connection in
+// this process wait for it. Backends get their token while DynamoDB is slow.
+func (ts *TokenSource) refreshHandingOff(ctx context.Context, id string, n need) RefreshResult {
+	answered := make(chan *Connection, 1)
+	done := make(chan RefreshResult, 1)
+	go func() {
+		done <- ts.refreshOne(ctx, id, n, func(c *Connection) { answered <- c })
+	}()
+	select {
+	case res := <-done:
+		return res
+	case c := <-answered:
+		t := time.NewTimer(handOffAfter)
+		defer t.Stop()
+		select {
+		case res := <-done:
+			return res
+		case <-t.C:
+		}
+		ts.cache.put(c)
+		return RefreshResult{ConnectionID: id, Outcome: Refreshed, Connection: c}
+	}
+}
+
+// handOffAfter is how long an on-demand caller waits for the store before
+// it is handed GoTo's new token while the store goes on.
+const handOffAfter = 2 * time.Second
+
+// beginStore registers a store of connection id's refreshed tokens in this
+// process; the returned func ends it. A refresh of id that starts meanwhile
+// waits for it, so that it does not present the old refresh token.
+func (ts *TokenSource) beginStore(id string) func() {
+	ch := make(chan struct{})
+	ts.mu.Lock()
+	ts.unstored[id] = ch
+	ts.mu.Unlock()
+	return func() {
+		ts.mu.Lock()
+		delete(ts.unstored, id)
+		ts.mu.Unlock()
+		close(ch)
+	}
+}
+
+// waitStored waits for a store of id's tokens in progress in this process.
+func (ts *TokenSource) waitStored(ctx context.Context, id string) error {
+	ts.mu.Lock()
+	ch := ts.unstored[id]
+	ts.mu.Unlock()
+	if ch == nil {
+		return nil
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// refreshOne is one refresh of connection id: take the lease (no rate slot
+// yet), take a rate slot, call GoTo, store its answer. From the lease on,
+// nothing is cut short by ctx: GoTo may rotate the refresh token, so its
+// answer must be stored, and no lease may be left behind. ctx bounds only
+// the waits before GoTo is called. onAnswer, when set, gets the new state as
+// soon as GoTo answered.
+func (ts *TokenSource) refreshOne(ctx context.Context, id string, n need, onAnswer func(*Connection)) RefreshResult {
+	res := RefreshResult{ConnectionID: id}
+	if err := ts.waitStored(ctx, id); err != nil || ctx.Err() != nil {
+		res.Outcome, res.Err = Deferred, fmt.Errorf("gotoauth: refresh not started before the deadline: %w", context.Cause(ctx))
+		return res
+	}
 	work := context.WithoutCancel(ctx)
-	owner := r.owner()
-	leaseCtx, cancel := context.WithTimeout(work, 10*time.Second)
-	conn, err := r.Store.acquireLease(leaseCtx, id, owner, r.leaseDuration(), n)
+	if p, ok := ts.takePending(id); ok {
+		// GoTo's last answer for this connection never reached the table:
+		// it holds the only valid refresh token, so it goes first.
+		if res, ok := ts.storeAnswer(work, id, p.prev, p.next, false); !ok {
+			return res
+		}
+	}
+	leaseCtx, cancel := context.WithTimeout(work, leaseWriteBudget)
+	conn, err := ts.store.acquireLease(leaseCtx, id, ts.owner, ts.leaseTTL(), n)
 	cancel()
+	res.Connection, res.Err = conn, err
 	switch {
-	case errors.Is(err, ErrLeaseHeld), errors.Is(err, ErrNotNeeded), errors.Is(err, ErrReauthRequired), errors.Is(err, ErrNotFound):
-		return Result{Outcome: Skipped, Err: err, Conn: conn, Class: Transient}
+	case errors.Is(err, errLeaseHeld), errors.Is(err, errNotNeeded), errors.Is(err, ErrReauthRequired), errors.Is(err, ErrNotFound):
+		res.Outcome, res.Class = Skipped, Classify(err)
+		return res
 	case err != nil:
-		return Result{Outcome: Failed, Err: err, Class: Classify(err)}
+		res.Outcome, res.Class = Failed, Classify(err)
+		return res
 	}
 
-	tok, err := r.Client.Refresh(work, conn.RefreshToken)
-	if err == nil {
-		stored, werr := r.Store.storeRefreshed(work, conn, tok)
-		if werr != nil {
-			return Result{Outcome: Failed, Class: Transient, Err: werr, Conn: conn}
+	// The rate slot, only now that the lease is ours. ctx's deadline
+	// bounds starting the lease write; the wait for the slot may use the
+	// lease write's budget too, since the refresh budget counts it.
+	slotCtx := ctx
+	if dl, ok := ctx.Deadline(); ok && ctx.Err() != context.Canceled {
+		var cancel context.CancelFunc
+		slotCtx, cancel = context.WithDeadline(work, dl.Add(leaseWriteBudget))
+		defer cancel()
+	}
+	if err := ts.wait(slotCtx); err != nil {
+		_ = ts.store.releaseLease(work, id, ts.owner)
+		res.Err = err
+		if errors.Is(err, ErrLimiter) {
+			res.Outcome, res.Class = Failed, Transient
+			ts.logger.Error("rate limiter failed: the refresh did not start", "connection_id", id, "error", err.Error())
+		} else {
+			res.Outcome = Deferred
 		}
-		return Result{Outcome: Refreshed, Conn: stored}
+		return res
+	}
+
+	tok, err := ts.client.Refresh(work, conn.RefreshToken)
+	if err == nil {
+		next := ts.store.refreshedState(conn, tok, ts.store.now())
+		if onAnswer != nil {
+			onAnswer(next)
+		}
+		res, _ := ts.storeAnswer(work, id, conn, next, tok.RefreshToken != "")
+		return res
 	}
 
 	class := Classify(err)
 	code := ErrorCode(err)
+	res.Class, res.Err = class, err
 	if class == Permanent {
-		werr := r.Store.markReauthRequired(work, conn, owner, code)
+		werr := ts.store.markReauthRequired(work, conn, ts.owner, code)
 		if errors.Is(werr, errStale) {
 			// Someone wrote new tokens meanwhile: our token was simply old.
-			return Result{Outcome: Skipped, Class: Transient, Err: werr, Conn: conn}
+			res.Outcome, res.Class, res.Err = Skipped, Transient, werr
+			return res
 		}
 		if werr != nil {
-			return Result{Outcome: Failed, Class: Transient, Err: fmt.Errorf("%w (and marking reauth_required failed: %v)", err, werr), Conn: conn}
+			res.Outcome, res.Class, res.Err = Failed, Transient, fmt.Errorf("%w (and marking reauth_required failed: %w)", err, werr)
+			return res
 		}
+		ts.cache.drop(id)
 		conn.Status, conn.ReauthReason = StatusReauthRequired, code
-		return Result{Outcome: ReauthRequired, Class: Permanent, Err: err, Conn: conn}
+		res.Outcome = ReauthRequired
+		ts.publish(work, EventReauthRequired, conn, code)
+		return res
 	}
 
 	// Transient or configuration: keep the tokens, try again later.
 	var rl *RateLimitError
 	if errors.As(err, &rl) {
-		r.pauseFor(rl.RetryAfter)
+		ts.pauseFor(rl.RetryAfter)
 	}
-	retryAt := r.retryAt(conn, err)
-	if ferr := r.Store.recordFailure(work, conn, owner, code, retryAt); ferr != nil && !errors.Is(ferr, errStale) {
-		_ = r.Store.releaseLease(work, id, owner)
+	retryAt := ts.retryAt(work, conn, err)
+	if ferr := ts.store.recordFailure(work, conn, ts.owner, code, retryAt); ferr != nil && !errors.Is(ferr, errStale) {
+		_ = ts.store.releaseLease(work, id, ts.owner)
 	}
 	conn.FailureCount++
 	conn.LastError, conn.NextRefreshAt = code, retryAt
-	return Result{Outcome: Failed, Class: class, Err: err, Conn: conn}
+	res.Outcome = Failed
+	return res
 }
 
-// leaseDuration is long enough for the provider call and the store's
-// writes, whatever LeaseDuration says.
-func (r *Refresher) leaseDuration() time.Duration {
-	d := r.LeaseDuration
-	if d <= 0 {
-		d = DefaultLeaseDuration
+// storeAnswer stores next, the state GoTo's answer gave connection id whose
+// lease was taken on prev, and reports the result; ok is false when the store
+// failed for good within the retry budget. Then the answer is kept in this
+// process (the cache hands its access token out, and the next refresh of
+// the connection stores it first), and the failure is logged at ERROR.
+func (ts *TokenSource) storeAnswer(ctx context.Context, id string, prev, next *Connection, rotated bool) (RefreshResult, bool) {
+	res := RefreshResult{ConnectionID: id}
+	done := ts.beginStore(id)
+	stored, err := ts.store.storeRefreshed(ctx, prev, next, ts.owner, ts.storeRetry, ts.leaseTTL())
+	done()
+	switch {
+	case err == nil:
+		ts.cache.put(stored)
+		res.Outcome, res.Connection = Refreshed, stored
+	case errors.Is(err, errDeleted):
+		ts.cache.drop(id)
+		res.Outcome, res.Class, res.Err = Skipped, NotFound, fmt.Errorf("%w: deleted while it was refreshed; GoTo's answer is dropped", ErrNotFound)
+	case errors.Is(err, errStale):
+		// A newer consent (reconnect) or refresh was stored meanwhile: it wins.
+		res.Outcome, res.Class, res.Err = Skipped, Transient, err
+	default:
+		ts.cache.put(next)
+		ts.mu.Lock()
+		ts.pending[id] = pendingStore{prev: prev, next: next}
+		ts.mu.Unlock()
+		res.Outcome, res.Class, res.Err, res.Connection = StoreFailed, Transient, err, next
+		ts.logger.Error("GoTo's refresh answer could not be stored: it is kept in this process and stored at the next refresh of the connection; if this process ends first and GoTo rotated the refresh token, the connection will need re-authorization",
+			"connection_id", id, "rotated", rotated || prev.RefreshToken != next.RefreshToken, "store_retry_budget", ts.storeRetry.String(), "error", err.Error())
+		return res, false
 	}
-	timeout := r.Client.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	if min := timeout + storeBudget + 5*time.Second; d < min {
-		d = min
-	}
-	return d
+	return res, true
+}
+
+// takePending removes and returns the unstored answer of id, if any.
+func (ts *TokenSource) takePending(id string) (pendingStore, bool) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	p, ok := ts.pending[id]
+	delete(ts.pending, id)
+	return p, ok
 }
 
 // wait paces calls to GoTo: the rate limiter, and a pause after a 429 for
-// every refresh of this Refresher. It gives up with ErrNotStarted if ctx
-// ends first.
-func (r *Refresher) wait(ctx context.Context) error {
-	if r.Limiter != nil {
-		if err := r.Limiter.Wait(ctx); err != nil {
-			return fmt.Errorf("%w: %v", ErrNotStarted, err)
+// every refresh of this TokenSource. It fails with ctx's error if ctx ends
+// first (or GoTo's Retry-After would outlast it), and with ErrLimiter if
+// the limiter fails for another reason.
+func (ts *TokenSource) wait(ctx context.Context) error {
+	if ts.limiter != nil {
+		if err := ts.limiter.Wait(ctx); err != nil {
+			if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || isRateWaitTooLong(err) {
+				return fmt.Errorf("gotoauth: refresh not started before the deadline: %w", err)
+			}
+			return fmt.Errorf("%w: %w", ErrLimiter, err)
 		}
 	}
-	if until, now := time.Unix(0, r.pausedUntil.Load()), r.Store.now(); now.Before(until) {
+	if until, now := time.Unix(0, ts.pausedUntil.Load()), ts.store.now(); now.Before(until) {
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < until.Sub(now) {
-			return fmt.Errorf("%w: GoTo asked to wait until %s", ErrNotStarted, until.Format(time.RFC3339))
+			return fmt.Errorf("gotoauth: refresh not started before the deadline: GoTo asked to wait until %s", until.Format(time.RFC3339))
 		}
 		t := time.NewTimer(until.Sub(now))
 		defer t.Stop()
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w: %v", ErrNotStarted, ctx.Err())
+			return fmt.Errorf("gotoauth: refresh not started before the deadline: %w", ctx.Err())
 		case <-t.C:
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("%w: %v", ErrNotStarted, err)
+		return fmt.Errorf("gotoauth: refresh not started before the deadline: %w", err)
 	}
 	return nil
 }
 
-// pauseFor holds every refresh of this Refresher back for d (GoTo's
+// pauseFor holds every refresh of this TokenSource back for d (GoTo's
 // Retry-After): a 429 is about the client, not one connection.
-func (r *Refresher) pauseFor(d time.Duration) {
+func (ts *TokenSource) pauseFor(d time.Duration) {
 	if d <= 0 {
 		d = time.Second
 	}
-	until := r.Store.now().Add(d).UnixNano()
+	until := ts.store.now().Add(d).UnixNano()
 	for {
-		cur := r.pausedUntil.Load()
-		if cur >= until || r.pausedUntil.CompareAndSwap(cur, until) {
+		cur := ts.pausedUntil.Load()
+		if cur >= until || ts.pausedUntil.CompareAndSwap(cur, until) {
 			return
 		}
 	}
 }
 
 // retryAt is when a connection whose refresh failed with err is tried again.
-func (r *Refresher) retryAt(c *Connection, err error) time.Time {
-	base, max := r.RetryBase, r.RetryMax
-	if base <= 0 {
-		base = DefaultRetryBase
-	}
-	if max <= 0 {
-		max = DefaultRetryMax
-	}
+// A connection whose retries would go past its refresh token's expiry is
+// logged at ERROR and announced (connection.refresh_failing).
+func (ts *TokenSource) retryAt(ctx context.Context, c *Connection, err error) time.Time {
+	base, max := ts.retryBase, ts.retryMax
 	wait := base
 	for i := 0; i < c.FailureCount && wait < max; i++ {
 		wait *= 2
@@ -238,18 +321,26 @@ func (r *Refresher) retryAt(c *Connection, err error) time.Time {
 	if errors.As(err, &rl) && rl.RetryAfter > wait {
 		wait = rl.RetryAfter
 	}
-	now := r.Store.now()
+	now := ts.store.now()
 	at := now.Add(wait)
+	failing := c.FailureCount+1 == failingAfter
 	// Never wait past the refresh token's expiry: try once more just
 	// before, and tell someone.
 	if exp := c.RefreshTokenExpiresAt; !exp.IsZero() && !at.Before(exp.Add(-base)) {
-		if r.OnAtRisk != nil {
-			r.OnAtRisk(c, err)
-		}
+		failing = true
+		ts.logger.Error("refresh token about to expire while refreshes fail: the connection will die unless this is fixed",
+			"connection_id", c.ConnectionID, "refresh_token_expires_at", exp.UTC().Format(time.RFC3339), "error_code", ErrorCode(err))
 		at = exp.Add(-base)
 		if at.Before(now) {
 			at = now
 		}
 	}
+	if failing {
+		ts.publish(ctx, EventRefreshFailing, c, ErrorCode(err))
+	}
 	return at
 }
+
+// failingAfter is how many transient failures in a row make a connection
+// "refresh_failing" (with the default backoff: about an hour of failures).
+const failingAfter = 6

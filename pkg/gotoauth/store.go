@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -47,10 +48,10 @@ var (
 	ErrNoRefreshToken = errors.New("gotoauth: GoTo sent no refresh token with the code exchange")
 )
 
-// DueShards is how many partitions of the due index the connections are
+// dueShards is how many partitions of the due index the connections are
 // spread over, so that a sweep of millions reads them in parallel and no
 // single partition caps it.
-const DueShards = 32
+const dueShards = 32
 
 // Connection is a stored GoTo connection. Tokens are decrypted.
 type Connection struct {
@@ -83,8 +84,10 @@ type Connection struct {
 	FailureCount int
 	// LastError is the code of the last failed refresh, if any.
 	LastError string
-	// Version grows by one with every write of new tokens.
-	Version int64
+	// Revision is the store's write counter: it grows by one with every
+	// write of new tokens (and with a re-authorization mark). It is not
+	// GoTo's Token.Version.
+	Revision int64
 
 	leaseOwner     string
 	leaseExpiresAt time.Time
@@ -101,14 +104,15 @@ func (c *Connection) Account() string {
 }
 
 // Store keeps connections (and the connector's internal items) in one
-// DynamoDB table with the string partition key pk. It is safe for
-// concurrent use.
+// DynamoDB table with the string partition key pk. Build it with NewStore;
+// it is safe for concurrent use.
 type Store struct {
-	db       DynamoDB
-	table    string
-	cipher   *TokenCipher
-	schedule Schedule
-	now      func() time.Time
+	db         DynamoDB
+	table      string
+	cipher     *TokenCipher
+	requireEnc bool
+	schedule   Schedule
+	now        func() time.Time
 }
 
 // StoreOption configures a Store.
@@ -117,24 +121,47 @@ type StoreOption func(*Store)
 // WithTokenCipher encrypts tokens at rest (and decrypts them on read).
 func WithTokenCipher(c *TokenCipher) StoreOption { return func(s *Store) { s.cipher = c } }
 
+// RequireEncryption makes the store refuse to read or write a plain token:
+// NewStore fails without WithTokenCipher, and a stored token that is not
+// encrypted reads as an ErrTokenKey error instead of being used.
+func RequireEncryption() StoreOption { return func(s *Store) { s.requireEnc = true } }
+
 // WithSchedule sets when connections are refreshed; the zero Schedule uses
 // the defaults.
 func WithSchedule(sch Schedule) StoreOption { return func(s *Store) { s.schedule = sch } }
 
-// WithStoreClock sets the store's clock (tests); the default is time.Now.
-func WithStoreClock(now func() time.Time) StoreOption { return func(s *Store) { s.now = now } }
+// WithClock sets the clock expiries, leases and schedules are judged by;
+// the default is time.Now. Tests use it to move time.
+func WithClock(now func() time.Time) StoreOption { return func(s *Store) { s.now = now } }
 
-// NewStore returns a store on table, through db (usually a *dynamodb.Client).
-func NewStore(db DynamoDB, table string, opts ...StoreOption) *Store {
+// NewStore returns a store on table, through db (usually a
+// *dynamodb.Client). It fails when db or table is missing, or when
+// RequireEncryption is given without a cipher.
+func NewStore(db DynamoDB, table string, opts ...StoreOption) (*Store, error) {
 	s := &Store{db: db, table: table, now: time.Now}
 	for _, o := range opts {
 		o(s)
 	}
-	return s
+	switch {
+	case db == nil:
+		return nil, fmt.Errorf("%w: NewStore needs a DynamoDB client", ErrNotConfigured)
+	case table == "":
+		return nil, fmt.Errorf("%w: NewStore needs a table name", ErrNotConfigured)
+	case s.requireEnc && s.cipher == nil:
+		return nil, fmt.Errorf("%w: the store requires encryption but has no token cipher", ErrNotConfigured)
+	case s.now == nil:
+		s.now = time.Now
+	}
+	return s, nil
 }
 
-// Schedule returns the refresh schedule the store writes with.
-func (s *Store) Schedule() Schedule { return s.schedule }
+// check reports a Store that was not built by NewStore.
+func (s *Store) check() error {
+	if s == nil || s.db == nil {
+		return fmt.Errorf("%w: use NewStore to build a Store", ErrNotConfigured)
+	}
+	return nil
+}
 
 func connKey(id string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "conn#" + id}}
@@ -144,19 +171,25 @@ func connKey(id string) map[string]types.AttributeValue {
 func dueShard(id string) string {
 	h := fnv.New32a()
 	h.Write([]byte(id))
-	return fmt.Sprintf("due#%02d", h.Sum32()%DueShards)
+	return fmt.Sprintf("due#%02d", h.Sum32()%dueShards)
 }
 
 // Connection reads a connection (strongly consistent). It returns
 // ErrNotFound when there is none.
 func (s *Store) Connection(ctx context.Context, id string) (*Connection, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	if !ValidConnectionID(id) {
+		return nil, ErrInvalidConnectionID
+	}
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      &s.table,
 		Key:            connKey(id),
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("gotoauth: reading connection: %w", err)
+		return nil, storeError("reading the connection", err)
 	}
 	if out.Item == nil {
 		return nil, ErrNotFound
@@ -170,6 +203,15 @@ func (s *Store) Connection(ctx context.Context, id string) (*Connection, error) 
 // any refresh lease, failure count and re-authorization reason, so that a
 // refresher still holding the old refresh token cannot overwrite it.
 func (s *Store) SaveConnection(ctx context.Context, id string, tok *Token) (*Connection, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	if !ValidConnectionID(id) {
+		return nil, ErrInvalidConnectionID
+	}
+	if tok == nil || tok.AccessToken == "" {
+		return nil, errors.New("gotoauth: SaveConnection needs a token with an access token")
+	}
 	if tok.RefreshToken == "" {
 		return nil, ErrNoRefreshToken
 	}
@@ -210,6 +252,7 @@ func (s *Store) SaveConnection(ctx context.Context, id string, tok *Token) (*Con
 		Remove(expression.Name("lease_expires_at")).
 		Remove(expression.Name("reauth_reason")).
 		Remove(expression.Name("reauth_at")).
+		Remove(expression.Name("reauth_from_version")).
 		Remove(expression.Name("failure_count")).
 		Remove(expression.Name("last_error")).
 		Remove(expression.Name("last_error_at"))
@@ -228,9 +271,9 @@ func (s *Store) SaveConnection(ctx context.Context, id string, tok *Token) (*Con
 		if isConditionFailed(err) {
 			return nil, errors.New("gotoauth: a newer consent for this connection was stored meanwhile")
 		}
-		return nil, fmt.Errorf("gotoauth: storing connection: %w", err)
+		return nil, storeError("storing the connection", err)
 	}
-	c.Version = numberAttr(attrs, "version")
+	c.Revision = numberAttr(attrs, "version")
 	return c, nil
 }
 
@@ -283,6 +326,21 @@ func (s *Store) seal(token, id string) string {
 	return s.cipher.Encrypt(token, id)
 }
 
+// open decrypts a stored token, refusing a plain one when the store
+// requires encryption.
+func (s *Store) open(value, id string) (string, error) {
+	if s.requireEnc && value != "" && !strings.HasPrefix(value, encPrefix) {
+		return "", fmt.Errorf("%w: a stored token is not encrypted and the store requires encryption", ErrTokenKey)
+	}
+	return s.cipher.Decrypt(value, id)
+}
+
+// storeError wraps a DynamoDB failure as ErrStore, keeping the SDK's error
+// for errors.As.
+func storeError(what string, err error) error {
+	return fmt.Errorf("%w: %s: %w", ErrStore, what, err)
+}
+
 // decode turns a connection item into a Connection, decrypting its tokens.
 func (s *Store) decode(item map[string]types.AttributeValue) (*Connection, error) {
 	str := func(k string) string {
@@ -316,15 +374,15 @@ func (s *Store) decode(item map[string]types.AttributeValue) (*Connection, error
 		ReauthReason:          str("reauth_reason"),
 		FailureCount:          int(numberAttr(item, "failure_count")),
 		LastError:             str("last_error"),
-		Version:               numberAttr(item, "version"),
+		Revision:              numberAttr(item, "version"),
 		leaseOwner:            str("lease_owner"),
 		leaseExpiresAt:        tm("lease_expires_at"),
 	}
 	var err error
-	if c.AccessToken, err = s.cipher.Decrypt(str("access_token"), c.ConnectionID); err != nil {
+	if c.AccessToken, err = s.open(str("access_token"), c.ConnectionID); err != nil {
 		return nil, err
 	}
-	if c.RefreshToken, err = s.cipher.Decrypt(str("refresh_token"), c.ConnectionID); err != nil {
+	if c.RefreshToken, err = s.open(str("refresh_token"), c.ConnectionID); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -349,7 +407,3 @@ func isConditionFailed(err error) bool {
 	var ccf *types.ConditionalCheckFailedException
 	return errors.As(err, &ccf)
 }
-
-// Now is the store's clock: the time due connections and expiries are
-// judged by.
-func (s *Store) Now() time.Time { return s.now() }

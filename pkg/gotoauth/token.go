@@ -10,7 +10,10 @@ import (
 
 // Token is GoTo's answer to a code exchange or a refresh. Every field GoTo
 // documents is kept; none but AccessToken is required, because the legacy and
-// the current hosts send different sets (see GOTO-OAUTH.md).
+// the current hosts send different sets: the legacy api.getgo.com host sends
+// the identity fields (account_key, organizer_key, email, firstName, ...),
+// the current authentication.logmeininc.com host sends scope and principal,
+// and not always token_type or refresh_token.
 //
 // A Token holds secrets: never log it. Its String method prints no token.
 type Token struct {
@@ -23,7 +26,8 @@ type Token struct {
 	RefreshToken string
 	// Expiry is when the access token expires, computed from expires_in
 	// (a number, or a string in older answers) at the time of the answer.
-	// It is zero when GoTo sent no expires_in.
+	// An answer without a readable expires_in gets GoTo's documented life,
+	// DefaultAccessTokenLifetime, so Expiry is never zero on a parsed Token.
 	Expiry time.Time
 
 	// Identity fields of the legacy host (may be blank or missing).
@@ -33,7 +37,9 @@ type Token struct {
 	Email        string
 	FirstName    string
 	LastName     string
-	Version      string
+	// Version is GoTo's "version" field of the answer (the legacy host sends
+	// "3"); it is not the store's write counter (Connection.Revision).
+	Version string
 
 	// Fields of the current host.
 	Principal string
@@ -61,8 +67,12 @@ func (t *Token) Account() string {
 }
 
 // DefaultAccessTokenLifetime is GoTo's documented access token life, assumed
-// when an answer's expires_in cannot be read.
+// when an answer has no expires_in or one that cannot be read.
 const DefaultAccessTokenLifetime = time.Hour
+
+// maxExpiresIn caps a believable expires_in (older answers sent
+// "30758399", about a year); beyond it the default life is assumed.
+const maxExpiresIn = 10 * 365 * 24 * 3600
 
 // parseToken decodes a token endpoint answer. now is the time the answer
 // arrived, from which expires_in counts.
@@ -99,14 +109,13 @@ func parseToken(body []byte, now time.Time) (*Token, error) {
 	if t.AccessToken == "" {
 		return nil, fmt.Errorf("no access_token in the answer")
 	}
-	if s := str("expires_in"); s != "" {
-		secs, err := strconv.ParseFloat(s, 64)
-		if err != nil || secs < 0 {
-			// A usable token must not be thrown away (it may carry the
-			// only valid refresh token): assume GoTo's documented hour.
-			secs = DefaultAccessTokenLifetime.Seconds()
-		}
-		t.Expiry = now.Add(time.Duration(secs * float64(time.Second)))
+	// A usable token must not be thrown away (it may carry the only valid
+	// refresh token), nor treated as always expired: without a readable
+	// expires_in, assume GoTo's documented hour.
+	secs, err := strconv.ParseFloat(str("expires_in"), 64)
+	if err != nil || secs < 0 || secs > maxExpiresIn {
+		secs = DefaultAccessTokenLifetime.Seconds()
 	}
+	t.Expiry = now.Add(time.Duration(secs * float64(time.Second)))
 	return t, nil
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -14,30 +17,146 @@ import (
 const DefaultMargin = 5 * time.Minute
 
 // TokenSource gives a SaaS backend a valid access token for a connection
-// whenever it calls a GoTo API. A token that expires within Margin is
-// refreshed on demand through the same lease as the scheduled refresh, so the
-// two never use one refresh token at once; inside one process, concurrent
-// callers for a connection share one refresh (single flight). A caller that
-// loses the race to another process waits for that refresh and gets its
-// token.
+// whenever it calls a GoTo API, and keeps connections alive. Build it with
+// NewTokenSource; it is safe for concurrent use.
 //
-// Errors: errors.Is(err, ErrReauthRequired) means the customer must connect
-// again; errors.Is(err, ErrNotFound) that there is no such connection; any
-// other error is worth trying again later (IsTransient reports true for it
-// unless it is a configuration error of the connector).
+// A token that expires within the margin is refreshed on demand through the
+// connection's lease in the table (a conditional write), the same lease the
+// scheduled sweep takes, so no two refreshers anywhere use one refresh token
+// at once. Inside one process, concurrent callers for a connection share one
+// refresh; a caller that finds another process refreshing waits for its
+// result with plain reads. Tokens are kept in a bounded in-process cache, so
+// a hot connection costs no DynamoDB call while its token is fresh.
+//
+// Once GoTo has answered a refresh, its answer is kept: the store is retried
+// for up to the store retry budget (DefaultStoreRetryBudget) and the new
+// access token is handed to the caller meanwhile. A store that finally fails
+// is logged at ERROR and reported as StoreFailed.
+//
+// Errors: see Classify. errors.Is(err, ErrReauthRequired) means the
+// customer must connect again; errors.Is(err, ErrNotFound) that there is no
+// such connection; IsTransient(err) that trying again later is right.
 type TokenSource struct {
-	Refresher *Refresher
-	// Margin is how long before expiry a token is replaced; zero means
-	// DefaultMargin.
-	Margin time.Duration
-	// PollInterval is how often a caller waiting for another process's
-	// refresh looks again; zero means 100ms.
-	PollInterval time.Duration
+	store   *Store
+	client  *Client
+	limiter Limiter
+	owner   string
+	logger  *slog.Logger
+	events  EventSink
 
-	group singleflight.Group
+	margin              time.Duration
+	storeRetry          time.Duration
+	retryBase, retryMax time.Duration
+	poll                time.Duration
+	cache               *tokenCache
+
+	group       singleflight.Group
+	pausedUntil atomic.Int64 // Unix nanoseconds by the store's clock; GoTo's last Retry-After
+
+	mu       sync.Mutex
+	unstored map[string]chan struct{} // connections whose refreshed tokens are being stored now
+	pending  map[string]pendingStore  // GoTo answers whose store failed: stored again at the next touch
 }
 
-// AccessToken returns a valid access token of connection id.
+// pendingStore is a refresh answer that could not be stored yet: next is
+// the state to write, prev the state its lease was taken on.
+type pendingStore struct{ prev, next *Connection }
+
+// Option configures a TokenSource.
+type Option func(*TokenSource)
+
+// WithMargin sets how long before expiry an access token is replaced;
+// DefaultMargin when unset.
+func WithMargin(d time.Duration) Option { return func(ts *TokenSource) { ts.margin = d } }
+
+// WithRateLimit holds calls to GoTo's token endpoint under perSecond, for
+// this process and, through a per-second window item in the table, for
+// every refresher sharing the table and the OAuth client id: the scheduled
+// sweep and every backend together (REFRESH_RATE_LIMIT). Only a refresher
+// that holds a connection's lease takes a slot; callers waiting for another
+// refresher's result take none.
+func WithRateLimit(perSecond float64) Option {
+	return func(ts *TokenSource) { ts.limiter = rateLimit{perSecond: perSecond} }
+}
+
+// WithLimiter paces calls to GoTo with l instead (a *rate.Limiter from
+// golang.org/x/time/rate is one).
+func WithLimiter(l Limiter) Option { return func(ts *TokenSource) { ts.limiter = l } }
+
+// WithLogger sets where refresh failures are logged (never a token);
+// slog.Default() when unset.
+func WithLogger(l *slog.Logger) Option { return func(ts *TokenSource) { ts.logger = l } }
+
+// WithEvents publishes the lifecycle events the token source causes
+// (connection.reauth_required, connection.refresh_failing) to sink.
+func WithEvents(sink EventSink) Option { return func(ts *TokenSource) { ts.events = sink } }
+
+// WithCacheSize bounds the in-process token cache to n connections
+// (default 10,000; 0 turns the cache off).
+func WithCacheSize(n int) Option { return func(ts *TokenSource) { ts.cache = newTokenCache(n) } }
+
+// WithStoreRetryBudget sets how long the answer of a refresh is retried
+// against the store; DefaultStoreRetryBudget when unset.
+func WithStoreRetryBudget(d time.Duration) Option {
+	return func(ts *TokenSource) { ts.storeRetry = d }
+}
+
+// WithRetryBackoff shapes the schedule after transient refresh failures:
+// base * 2^(failures-1), at most max, at least GoTo's Retry-After
+// (defaults: 1 minute and 1 hour).
+func WithRetryBackoff(base, max time.Duration) Option {
+	return func(ts *TokenSource) { ts.retryBase, ts.retryMax = base, max }
+}
+
+// WithPollInterval sets how often a caller waiting for another process's
+// refresh reads the connection again (default 100ms).
+func WithPollInterval(d time.Duration) Option { return func(ts *TokenSource) { ts.poll = d } }
+
+// NewTokenSource returns a token source for the connections in store,
+// refreshing them with client. It fails when either is missing or was not
+// built properly.
+func NewTokenSource(store *Store, client *Client, opts ...Option) (*TokenSource, error) {
+	if err := store.check(); err != nil {
+		return nil, err
+	}
+	if client == nil || client.ClientID == "" {
+		return nil, fmt.Errorf("%w: NewTokenSource needs a Client with a ClientID", ErrNotConfigured)
+	}
+	ts := &TokenSource{
+		store: store, client: client, owner: newOwnerID(),
+		margin: DefaultMargin, storeRetry: DefaultStoreRetryBudget,
+		retryBase: time.Minute, retryMax: time.Hour, poll: 100 * time.Millisecond,
+		cache:    newTokenCache(10000),
+		unstored: map[string]chan struct{}{},
+		pending:  map[string]pendingStore{},
+	}
+	for _, o := range opts {
+		o(ts)
+	}
+	if rl, ok := ts.limiter.(rateLimit); ok {
+		if rl.perSecond <= 0 {
+			return nil, fmt.Errorf("%w: WithRateLimit needs a positive rate", ErrNotConfigured)
+		}
+		ts.limiter = newRateLimit(store, client.ClientID, rl.perSecond)
+	}
+	switch {
+	case ts.margin <= 0 || ts.storeRetry <= 0 || ts.retryBase <= 0 || ts.retryMax < ts.retryBase || ts.poll <= 0:
+		return nil, fmt.Errorf("%w: durations given to NewTokenSource must be positive (and the backoff's max at least its base)", ErrNotConfigured)
+	case ts.logger == nil:
+		ts.logger = slog.Default()
+	}
+	return ts, nil
+}
+
+func (ts *TokenSource) check() error {
+	if ts == nil || ts.store == nil {
+		return fmt.Errorf("%w: use NewTokenSource to build a TokenSource", ErrNotConfigured)
+	}
+	return nil
+}
+
+// AccessToken returns an access token of connection id that is valid for at
+// least the margin.
 func (ts *TokenSource) AccessToken(ctx context.Context, id string) (string, error) {
 	c, err := ts.Connection(ctx, id)
 	if err != nil {
@@ -46,18 +165,34 @@ func (ts *TokenSource) AccessToken(ctx context.Context, id string) (string, erro
 	return c.AccessToken, nil
 }
 
-// Connection returns connection id with a valid access token, refreshing it
-// if needed.
+// Connection returns connection id with an access token valid for at least
+// the margin, refreshing it first if needed.
 func (ts *TokenSource) Connection(ctx context.Context, id string) (*Connection, error) {
-	if c, err := ts.current(ctx, id); c != nil || err != nil {
+	if err := ts.check(); err != nil {
+		return nil, err
+	}
+	return ts.ConnectionValidFor(ctx, id, ts.margin)
+}
+
+// ConnectionValidFor returns connection id with an access token valid for
+// at least minValid, refreshing it first if needed. minValid must stay well
+// under GoTo's access token life (an hour).
+func (ts *TokenSource) ConnectionValidFor(ctx context.Context, id string, minValid time.Duration) (*Connection, error) {
+	if err := ts.check(); err != nil {
+		return nil, err
+	}
+	if c := ts.cache.get(id); c != nil && ts.validFor(c, minValid) {
+		return c, nil
+	}
+	if c, err := ts.current(ctx, id, minValid); c != nil || err != nil {
 		return c, err
 	}
 	ch := ts.group.DoChan(id, func() (any, error) {
 		// Shared by every caller in this process: not bound to the first
 		// caller's cancellation.
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*DefaultLeaseDuration)
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*ts.leaseTTL())
 		defer cancel()
-		return ts.refresh(fctx, id)
+		return ts.refreshOnDemand(fctx, id, minValid)
 	})
 	select {
 	case res := <-ch:
@@ -70,79 +205,92 @@ func (ts *TokenSource) Connection(ctx context.Context, id string) (*Connection, 
 	}
 }
 
-func (ts *TokenSource) margin() time.Duration {
-	if ts.Margin > 0 {
-		return ts.Margin
-	}
-	return DefaultMargin
+func (ts *TokenSource) validFor(c *Connection, d time.Duration) bool {
+	return c.AccessTokenExpiresAt.After(ts.store.now().Add(d))
 }
 
-func (ts *TokenSource) fresh(c *Connection) bool {
-	return c.AccessTokenExpiresAt.After(ts.Refresher.Store.now().Add(ts.margin()))
-}
-
-// current reads connection id and returns it if its access token is fresh;
-// (nil, nil) when it needs a refresh; an error when it cannot be used.
-func (ts *TokenSource) current(ctx context.Context, id string) (*Connection, error) {
-	c, err := ts.Refresher.Store.Connection(ctx, id)
+// current reads connection id (one strongly consistent GetItem) and returns
+// it if its access token is valid for minValid; (nil, nil) when it needs a
+// refresh; an error when it cannot be used.
+func (ts *TokenSource) current(ctx context.Context, id string, minValid time.Duration) (*Connection, error) {
+	c, err := ts.store.Connection(ctx, id)
 	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			ts.cache.drop(id)
+		}
 		return nil, err
 	}
-	if err := usable(c); err != nil {
-		return nil, err
-	}
-	if ts.fresh(c) {
-		return c, nil
-	}
-	return nil, nil
-}
-
-func usable(c *Connection) error {
 	if c.Status != StatusActive {
-		return fmt.Errorf("%w (%s)", ErrReauthRequired, c.ReauthReason)
+		ts.cache.drop(id)
+		return nil, reauthError(c.ReauthReason, nil)
 	}
-	return nil
+	if !ts.validFor(c, minValid) {
+		return nil, nil
+	}
+	ts.cache.put(c)
+	return c, nil
 }
 
-// refresh refreshes under the lease, or waits for whoever holds it.
-func (ts *TokenSource) refresh(ctx context.Context, id string) (*Connection, error) {
-	store := ts.Refresher.Store
-	poll := ts.PollInterval
-	if poll <= 0 {
-		poll = 100 * time.Millisecond
+// reauthError is ErrReauthRequired with GoTo's reason and cause.
+func reauthError(reason string, cause error) error {
+	if reason == "" {
+		reason = "unknown"
 	}
+	if cause != nil {
+		return fmt.Errorf("%w (%s): %w", ErrReauthRequired, reason, cause)
+	}
+	return fmt.Errorf("%w (%s)", ErrReauthRequired, reason)
+}
+
+// refreshOnDemand refreshes under the lease, or waits for whoever holds it.
+func (ts *TokenSource) refreshOnDemand(ctx context.Context, id string, minValid time.Duration) (*Connection, error) {
 	for {
-		res := ts.Refresher.refreshIfExpiring(ctx, id, store.now().Add(ts.margin()))
+		res := ts.refreshHandingOff(ctx, id, need{accessExpires: ts.store.now().Add(minValid)})
 		switch {
-		case res.Outcome == Refreshed:
-			return res.Conn, nil
+		case res.Outcome == Refreshed || res.Outcome == StoreFailed && res.Connection != nil:
+			return res.Connection, nil
 		case res.Outcome == ReauthRequired || errors.Is(res.Err, ErrReauthRequired):
-			return nil, fmt.Errorf("%w: %v", ErrReauthRequired, res.Err)
+			ts.cache.drop(id)
+			return nil, reauthError(res.Connection.reason(), res.Err)
 		case errors.Is(res.Err, ErrNotFound):
-			return nil, ErrNotFound
-		case errors.Is(res.Err, ErrNotNeeded):
+			ts.cache.drop(id)
+			return nil, res.Err
+		case errors.Is(res.Err, errNotNeeded):
 			// Another refresher just did it.
-			if res.Conn != nil && ts.fresh(res.Conn) {
-				return res.Conn, nil
+			if res.Connection != nil && ts.validFor(res.Connection, minValid) {
+				ts.cache.put(res.Connection)
+				return res.Connection, nil
 			}
-		case errors.Is(res.Err, ErrLeaseHeld), errors.Is(res.Err, errStale):
+		case errors.Is(res.Err, errLeaseHeld), errors.Is(res.Err, errStale):
 			// Another process is refreshing, or just wrote new tokens:
-			// look again.
-		case res.Outcome == Failed || res.Err != nil:
+			// look again, with plain reads (no rate slot).
+		case res.Outcome == Deferred:
+			return nil, res.Err
+		default:
 			// A failed refresh: a token that is still valid (if within the
 			// margin) is better than an error.
-			if res.Conn != nil && res.Conn.AccessTokenExpiresAt.After(store.now()) {
-				return res.Conn, nil
+			if res.Connection != nil && res.Connection.AccessTokenExpiresAt.After(ts.store.now()) {
+				return res.Connection, nil
 			}
 			return nil, res.Err
 		}
+		t := time.NewTimer(ts.poll)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return nil, fmt.Errorf("gotoauth: waiting for another refresher: %w", ctx.Err())
-		case <-time.After(poll):
+		case <-t.C:
 		}
-		if c, err := ts.current(ctx, id); c != nil || err != nil {
+		if c, err := ts.current(ctx, id, minValid); c != nil || err != nil {
 			return c, err
 		}
 	}
+}
+
+// reason is the re-authorization reason of c, "" for nil.
+func (c *Connection) reason() string {
+	if c == nil {
+		return ""
+	}
+	return c.ReauthReason
 }

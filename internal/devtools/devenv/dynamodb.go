@@ -46,7 +46,7 @@ type DynamoDB struct {
 func StartDynamoDB(ctx context.Context, opts DynamoDBOptions) (*DynamoDB, error) {
 	timeout := opts.StartTimeout
 	if timeout <= 0 {
-		timeout = DefaultStartTimeout
+		timeout = startTimeout()
 	}
 
 	endpoint := opts.Endpoint

@@ -1,10 +1,25 @@
 package devenv
 
-import "time"
+import (
+	"os"
+	"time"
+)
 
 // DefaultStartTimeout is how long StartDynamoDB waits for DynamoDB Local to
-// answer when DynamoDBOptions.StartTimeout is zero.
-const DefaultStartTimeout = 30 * time.Second
+// answer when DynamoDBOptions.StartTimeout is zero and
+// DYNAMODB_LOCAL_START_TIMEOUT is unset. A cold JVM starts in 3 to 10 s on
+// an idle 2-core machine, but took over 30 s on one loaded by parallel test
+// binaries; 3 minutes holds there too.
+const DefaultStartTimeout = 3 * time.Minute
+
+// startTimeout is DYNAMODB_LOCAL_START_TIMEOUT (a Go duration) when set,
+// else DefaultStartTimeout.
+func startTimeout() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("DYNAMODB_LOCAL_START_TIMEOUT")); err == nil && d > 0 {
+		return d
+	}
+	return DefaultStartTimeout
+}
 
 // DynamoDBOptions configures StartDynamoDB. The zero value starts a fresh
 // in-memory DynamoDB Local on a free port (Docker if available, else the jar).

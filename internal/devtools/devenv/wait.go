@@ -57,7 +57,7 @@ func (d *DynamoDB) waitReady(ctx context.Context, timeout time.Duration) error {
 			if ctx.Err() != nil {
 				return fmt.Errorf("devenv: waiting for DynamoDB at %s: %w", d.endpoint, ctx.Err())
 			}
-			return fmt.Errorf("devenv: DynamoDB at %s did not answer within %s: %v%s",
+			return fmt.Errorf("devenv: DynamoDB at %s did not answer within %s: %v (on a loaded machine, set DYNAMODB_LOCAL_START_TIMEOUT=10m or run fewer test binaries at once: go test -p 1 ./...)%s",
 				d.endpoint, timeout, err, d.logsSuffix())
 		case <-exited:
 			return d.exitedError()

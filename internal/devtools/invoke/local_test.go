@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net"
 	"net/url"
-	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -180,13 +179,9 @@ func TestEmulatorClose(t *testing.T) {
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for _, p := range runtimes {
-		for {
-			_, start, ok := readStat("/proc/" + strconv.Itoa(p.pid) + "/stat")
-			if !ok || start != p.start || zombie(p.pid) {
-				break
-			}
+		for p.Running() {
 			if time.Now().After(deadline) {
-				t.Fatalf("the runtime (pid %d) outlived Close", p.pid)
+				t.Fatalf("the runtime (pid %d) outlived Close", p.PID)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
@@ -194,15 +189,4 @@ func TestEmulatorClose(t *testing.T) {
 	if _, err := em.Invoke(ctx, []byte(`{}`)); err == nil {
 		t.Error("an invocation after Close succeeded")
 	}
-}
-
-// zombie reports whether pid has exited and waits to be reaped.
-func zombie(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i >= 0 && strings.HasPrefix(s[i+1:], " Z")
 }

@@ -5,6 +5,8 @@ package invoke
 import (
 	"os"
 	"syscall"
+
+	"github.com/gotoconnector/gotoconnector/internal/devtools/procfs"
 )
 
 // The Lambda Runtime Interface Emulator runs on Linux only; elsewhere the
@@ -19,8 +21,6 @@ func terminate(p *os.Process, kill bool) error {
 	return p.Signal(os.Interrupt)
 }
 
-type proc struct{}
+func childProcesses(int) []procfs.Proc { return nil }
 
-func childProcesses(int) []proc { return nil }
-
-func killLeftovers(int, []proc) {}
+func killLeftovers(int, []procfs.Proc) {}

@@ -147,16 +147,18 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	s.LinkKey = sec.S.LinkSigningKey
 	s.App = &connect.App{Config: s.Config, Secrets: sec, DB: s.DB, Logger: log}
-	store := gotoauth.NewStore(s.DB, s.Config.TableName, gotoauth.WithSchedule(s.Config.Schedule))
-	s.sweep = &refresh.Sweeper{
-		Refresher: &gotoauth.Refresher{
-			Store:   store,
-			Client:  &gotoauth.Client{ClientID: s.Config.ClientID, ClientSecret: sec.S.ClientSecret, RedirectURL: s.Config.RedirectURI, Endpoint: s.Config.Endpoint},
-			Owner:   gotoauth.NewOwnerID("local"),
-			Limiter: gotoauth.NewRateLimit(store, s.Config.ClientID, s.Config.RefreshRateLimit),
-		},
-		Logger: log,
+	store, err := gotoauth.NewStore(s.DB, s.Config.TableName, gotoauth.WithSchedule(s.Config.Schedule))
+	if err != nil {
+		srvLn.Close()
+		return nil, err
 	}
+	client := &gotoauth.Client{ClientID: s.Config.ClientID, ClientSecret: sec.S.ClientSecret, RedirectURL: s.Config.RedirectURI, Endpoint: s.Config.Endpoint}
+	ts, err := gotoauth.NewTokenSource(store, client, gotoauth.WithRateLimit(s.Config.RefreshRateLimit), gotoauth.WithLogger(log))
+	if err != nil {
+		srvLn.Close()
+		return nil, err
+	}
+	s.sweep = &refresh.Sweeper{Source: ts, Logger: log}
 
 	s.server.Handler = s.routes()
 	runCtx, stop := context.WithCancel(context.Background())
@@ -185,9 +187,9 @@ func (s *Stack) sweepEvery(ctx context.Context, every time.Duration, log *slog.L
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			sctx, cancel := context.WithTimeout(ctx, every)
-			sum, err := s.sweep.Sweep(sctx)
-			cancel()
+			// No deadline: a local process is not frozen, so every refresh
+			// that starts finishes and stores GoTo's answer.
+			sum, err := s.sweep.Sweep(ctx)
 			if err != nil || sum.Due > 0 {
 				log.Info("refresh sweep", "due", sum.Due, "refreshed", sum.Refreshed, "failed", sum.Failed,
 					"reauth_required", sum.ReauthRequired, "skipped", sum.Skipped, "error", err)

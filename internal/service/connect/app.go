@@ -55,10 +55,13 @@ func (a *App) deps(ctx context.Context) (*secrets.Secrets, *gotoauth.Store, *got
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	store := gotoauth.NewStore(a.DB, a.Config.TableName,
+	store, err := gotoauth.NewStore(a.DB, a.Config.TableName,
 		gotoauth.WithTokenCipher(sec.TokenCipher),
 		gotoauth.WithSchedule(a.Config.Schedule),
-		gotoauth.WithStoreClock(a.now))
+		gotoauth.WithClock(a.now))
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	client := &gotoauth.Client{
 		ClientID:     a.Config.ClientID,
 		ClientSecret: sec.ClientSecret,

@@ -125,7 +125,7 @@ func (a *App) Callback(ctx context.Context, req Request) (Response, error) {
 		log.Error("storing the connection failed", "error", err)
 		return done(http.StatusServiceUnavailable, "storage_failed", "Not connected", "The connection could not be saved. Please start connecting again."), nil
 	}
-	log.Info("connected", "status", 302, "version", conn.Version)
+	log.Info("connected", "status", 302, "revision", conn.Revision)
 	account := conn.Account()
 	msg := "Your GoTo account is connected. You can close this window."
 	if account != "" {

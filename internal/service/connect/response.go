@@ -1,8 +1,7 @@
 package connect
 
 import (
-	"bytes"
-	"html/template"
+	"html"
 	"net/http"
 	"net/url"
 
@@ -37,21 +36,28 @@ func redirect(location string, cookies ...string) Response {
 	return Response{StatusCode: http.StatusFound, Headers: h, Cookies: cookies}
 }
 
-// page answers status with a small HTML page.
+// page answers status with a small HTML page. Title and message are
+// escaped. (Not html/template: its reflection keeps every method of every
+// AWS client in the bootstrap, about 4 MB.)
 func page(status int, title, message string, cookies ...string) Response {
-	var b bytes.Buffer
-	_ = pageTemplate.Execute(&b, struct{ Title, Message string }{title, message})
+	t, m := html.EscapeString(title), html.EscapeString(message)
+	body := pageHead + t + pageMiddle + t + pageBetween + m + pageTail
 	h := SecurityHeaders()
 	h["Content-Type"] = "text/html; charset=utf-8"
-	return Response{StatusCode: status, Headers: h, Body: b.String(), Cookies: cookies}
+	return Response{StatusCode: status, Headers: h, Body: body, Cookies: cookies}
 }
 
-var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
+// The page around its title and message.
+const (
+	pageHead = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title>
+<title>`
+	pageMiddle = `</title>
 <style>body{font-family:system-ui,sans-serif;max-width:34rem;margin:4rem auto;padding:0 1rem;color:#1d1d1f;line-height:1.5}h1{font-size:1.4rem}</style>
-</head><body><h1 id="title">{{.Title}}</h1><p id="message">{{.Message}}</p></body></html>
-`))
+</head><body><h1 id="title">`
+	pageBetween = `</h1><p id="message">`
+	pageTail    = "</p></body></html>\n"
+)
 
 // withQuery returns rawURL with params appended to its query. The query
 // already there is kept byte for byte: /authorize refused a return_to that

@@ -19,6 +19,7 @@ import (
 
 	"github.com/gotoconnector/gotoconnector/internal/service/config"
 	"github.com/gotoconnector/gotoconnector/internal/service/secrets"
+	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
 // Parts are what every function needs.
@@ -30,9 +31,11 @@ type Parts struct {
 	Logger     *slog.Logger
 }
 
-// Logger returns the JSON logger the functions write to stdout (CloudWatch).
+// Logger returns the JSON logger the functions write to stdout (CloudWatch):
+// at the level of AWS_LAMBDA_LOG_LEVEL (set by Lambda from the template's
+// LogLevel), each line with the invocation's request id (see Invocation).
 func Logger() *slog.Logger {
-	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	return newLogger(os.Stdout, os.Getenv("AWS_LAMBDA_LOG_LEVEL"))
 }
 
 // FromEnv reads the configuration through getenv and builds the AWS clients
@@ -92,4 +95,33 @@ func Fatal(err error) {
 	Logger().Error("cannot start", "error", err.Error())
 	fmt.Fprintln(os.Stderr, err)
 	os.Exit(1)
+}
+
+// Store returns the connection store with sec's token cipher and the
+// configured schedule.
+func (p *Parts) Store(sec *secrets.Secrets) (*gotoauth.Store, error) {
+	return gotoauth.NewStore(p.DB, p.Config.TableName,
+		gotoauth.WithTokenCipher(sec.TokenCipher),
+		gotoauth.WithSchedule(p.Config.Schedule))
+}
+
+// GoToClient returns the GoTo OAuth client with sec's client secret.
+func (p *Parts) GoToClient(sec *secrets.Secrets) *gotoauth.Client {
+	return &gotoauth.Client{
+		ClientID:     p.Config.ClientID,
+		ClientSecret: sec.ClientSecret,
+		RedirectURL:  p.Config.RedirectURI,
+		Endpoint:     p.Config.Endpoint,
+		HTTPClient:   p.HTTPClient,
+	}
+}
+
+// TokenSource returns a token source on Store(sec) and GoToClient(sec),
+// logging to the function's logger.
+func (p *Parts) TokenSource(sec *secrets.Secrets, opts ...gotoauth.Option) (*gotoauth.TokenSource, error) {
+	store, err := p.Store(sec)
+	if err != nil {
+		return nil, err
+	}
+	return gotoauth.NewTokenSource(store, p.GoToClient(sec), append([]gotoauth.Option{gotoauth.WithLogger(p.Logger)}, opts...)...)
 }

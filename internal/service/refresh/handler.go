@@ -50,6 +50,10 @@ func (s *Sweeper) Handle(ctx context.Context, event json.RawMessage) (Summary, e
 		sum, err = s.Sweep(ctx)
 	}
 	s.emit(mode, sum, err)
+	if s.Logger != nil && sum.Deferred > 0 {
+		s.Logger.Error("refresh run left due connections for the next run: if this repeats, the sweep cannot keep up (raise REFRESH_RATE_LIMIT with GoTo's consent, run the schedule more often, or lengthen REFRESH_INTERVAL)",
+			"mode", mode, "deferred", sum.Deferred, "due", sum.Due)
+	}
 	return sum, err
 }
 
@@ -71,6 +75,8 @@ func (s *Sweeper) emit(mode string, sum Summary, runErr error) {
 					{"Name": "Failed", "Unit": "Count"},
 					{"Name": "ReauthRequired", "Unit": "Count"},
 					{"Name": "ConfigErrors", "Unit": "Count"},
+					{"Name": "LimiterErrors", "Unit": "Count"},
+					{"Name": "StoreFailures", "Unit": "Count"},
 					{"Name": "Skipped", "Unit": "Count"},
 					{"Name": "Deferred", "Unit": "Count"},
 					{"Name": "DurationMs", "Unit": "Milliseconds"},
@@ -84,6 +90,8 @@ func (s *Sweeper) emit(mode string, sum Summary, runErr error) {
 		"Failed":         sum.Failed,
 		"ReauthRequired": sum.ReauthRequired,
 		"ConfigErrors":   sum.ConfigErrors,
+		"LimiterErrors":  sum.LimiterErrors,
+		"StoreFailures":  sum.StoreFailures,
 		"Skipped":        sum.Skipped,
 		"Deferred":       sum.Deferred,
 		"DurationMs":     sum.DurationMS,

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -47,24 +46,41 @@ func newWorld(t *testing.T, opts ...gototest.Option) *world {
 }
 
 func (w *world) store() *gotoauth.Store {
-	return gotoauth.NewStore(w.db, w.table, gotoauth.WithSchedule(w.schedule), gotoauth.WithStoreClock(w.clock.Now))
+	w.t.Helper()
+	s, err := gotoauth.NewStore(w.db, w.table, gotoauth.WithSchedule(w.schedule), gotoauth.WithClock(w.clock.Now))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return s
 }
 
 func (w *world) client() *gotoauth.Client {
 	return &gotoauth.Client{
 		ClientID: w.goto_.ClientID, ClientSecret: w.goto_.ClientSecret, RedirectURL: redirectURI,
-		Endpoint: gotoauth.Endpoint{AuthURL: w.goto_.AuthorizeURL(), TokenURL: w.goto_.TokenURL()},
-		Timeout:  time.Second, Now: w.clock.Now,
+		Endpoint:       gotoauth.Endpoint{AuthURL: w.goto_.AuthorizeURL(), TokenURL: w.goto_.TokenURL()},
+		ConnectTimeout: 500 * time.Millisecond, AnswerTimeout: time.Second, Now: w.clock.Now,
 	}
 }
 
-// refresher is one refresher process.
-func (w *world) refresher(owner string) *gotoauth.Refresher {
-	return &gotoauth.Refresher{Store: w.store(), Client: w.client(), Owner: owner, RetryBase: time.Minute}
+// source is one refresher process: a backend's TokenSource, or the sweep's.
+func (w *world) source(opts ...gotoauth.Option) *gotoauth.TokenSource {
+	w.t.Helper()
+	ts, err := gotoauth.NewTokenSource(w.store(), w.client(),
+		append([]gotoauth.Option{gotoauth.WithRetryBackoff(time.Minute, time.Hour), gotoauth.WithStoreRetryBudget(2 * time.Second)}, opts...)...)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return ts
 }
 
-func (w *world) sweeper(owner string) *refresh.Sweeper {
-	return &refresh.Sweeper{Refresher: w.refresher(owner), Concurrency: 4}
+func (w *world) sweeper(opts ...gotoauth.Option) *refresh.Sweeper {
+	return &refresh.Sweeper{Source: w.source(opts...), Concurrency: 4}
+}
+
+// withDeadline is a context whose deadline leaves the sweep of s d to
+// start refreshes in.
+func withDeadline(s *refresh.Sweeper, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), s.Source.SweepReserve()+d)
 }
 
 // connect runs consent and exchange for each id and stores the connection.
@@ -119,7 +135,7 @@ func TestOneRefreshUnderConcurrency(t *testing.T) {
 
 	var sources []*gotoauth.TokenSource
 	for p := 0; p < 5; p++ {
-		sources = append(sources, &gotoauth.TokenSource{Refresher: w.refresher(fmt.Sprintf("backend-%d", p)), PollInterval: 20 * time.Millisecond})
+		sources = append(sources, w.source(gotoauth.WithPollInterval(20*time.Millisecond)))
 	}
 	var (
 		wg     sync.WaitGroup
@@ -156,7 +172,7 @@ func TestOneRefreshUnderConcurrency(t *testing.T) {
 				errs = append(errs, err)
 			}
 			sums = append(sums, sum)
-		}(w.sweeper(fmt.Sprintf("sweep-%d", i)))
+		}(w.sweeper())
 	}
 	close(start)
 	wg.Wait()
@@ -181,8 +197,8 @@ func TestOneRefreshUnderConcurrency(t *testing.T) {
 	if refreshed := sums[0].Refreshed + sums[1].Refreshed; refreshed > 1 {
 		t.Fatalf("sweeps refreshed %d times", refreshed)
 	}
-	if c := w.conn("c1"); c.Version != 2 || !w.goto_.ValidRefreshToken(c.RefreshToken) {
-		t.Fatalf("stored version %d, refresh token valid=%v", c.Version, w.goto_.ValidRefreshToken(c.RefreshToken))
+	if c := w.conn("c1"); c.Revision != 2 || !w.goto_.ValidRefreshToken(c.RefreshToken) {
+		t.Fatalf("stored version %d, refresh token valid=%v", c.Revision, w.goto_.ValidRefreshToken(c.RefreshToken))
 	}
 }
 
@@ -191,7 +207,7 @@ func TestOneRefreshUnderConcurrency(t *testing.T) {
 func TestSweepKeepsConnectionsAlive(t *testing.T) {
 	w := newWorld(t, gototest.WithSingleUseRefreshTokens())
 	w.connect("c1", "c2")
-	s := w.sweeper("sweep")
+	s := w.sweeper()
 
 	if sum := w.sweep(s); sum.Due != 0 || w.goto_.RefreshRequests() != 0 {
 		t.Fatalf("fresh connections swept: %+v", sum)
@@ -220,7 +236,7 @@ func TestScheduleRefreshesBeforeRefreshTokenExpiry(t *testing.T) {
 	w := newWorld(t, gototest.WithRefreshTokenRotation(gototest.RotationAfter(18*24*time.Hour)))
 	w.schedule = gotoauth.Schedule{Interval: 20 * 24 * time.Hour, RefreshTokenLifetime: 720 * time.Hour}
 	w.connect("c1")
-	s := w.sweeper("sweep")
+	s := w.sweeper()
 	for hour := 0; hour < 24*90; hour += 12 {
 		w.clock.Advance(12 * time.Hour)
 		w.sweep(s)
@@ -239,7 +255,7 @@ func TestInvalidGrantMarksReauthRequired(t *testing.T) {
 	before := w.item("c1")
 	w.clock.Advance(25 * time.Hour)
 	w.goto_.FailNext(1, gototest.OAuthError(400, "invalid_grant", "refresh token revoked"))
-	s := w.sweeper("sweep")
+	s := w.sweeper()
 	if sum := w.sweep(s); sum.ReauthRequired != 1 || sum.Errors["c1"] != "invalid_grant" {
 		t.Fatalf("%+v", sum)
 	}
@@ -264,7 +280,7 @@ func TestInvalidGrantMarksReauthRequired(t *testing.T) {
 	if w.goto_.TokenRequests() != calls {
 		t.Fatal("GoTo was called for a reauth_required connection")
 	}
-	ts := &gotoauth.TokenSource{Refresher: w.refresher("backend")}
+	ts := w.source()
 	if _, err := ts.AccessToken(context.Background(), "c1"); !errors.Is(err, gotoauth.ErrReauthRequired) {
 		t.Fatalf("AccessToken: %v", err)
 	}
@@ -297,7 +313,7 @@ func TestTransientFailuresKeepTokens(t *testing.T) {
 			w.clock.Advance(25 * time.Hour)
 			before := w.item("c1")
 			w.goto_.FailNext(1, f)
-			s := w.sweeper("sweep")
+			s := w.sweeper()
 			sum := w.sweep(s)
 			if sum.Failed != 1 || sum.ConfigErrors != 0 || sum.Refreshed != 0 {
 				t.Fatalf("%+v", sum)
@@ -325,7 +341,7 @@ func TestTransientFailuresKeepTokens(t *testing.T) {
 			if sum := w.sweep(s); sum.Refreshed != 1 {
 				t.Fatalf("retry: %+v", sum)
 			}
-			if c := w.conn("c1"); c.FailureCount != 0 || c.LastError != "" || c.Version != 2 {
+			if c := w.conn("c1"); c.FailureCount != 0 || c.LastError != "" || c.Revision != 2 {
 				t.Fatalf("after retry: %+v", c)
 			}
 		})
@@ -337,9 +353,12 @@ func TestBackoffGrowsAndStopsBeforeExpiry(t *testing.T) {
 	w.connect("c1")
 	w.goto_.FailAlways(gototest.ServerError(503))
 	var atRisk int
-	r := w.refresher("sweep")
-	r.OnAtRisk = func(*gotoauth.Connection, error) { atRisk++ }
-	s := &refresh.Sweeper{Refresher: r}
+	s := w.sweeper(gotoauth.WithEvents(gotoauth.EventSinkFunc(func(_ context.Context, e gotoauth.Event) error {
+		if e.Type == gotoauth.EventRefreshFailing {
+			atRisk++
+		}
+		return nil
+	})))
 	w.clock.Advance(25 * time.Hour)
 	var waits []time.Duration
 	for i := 0; i < 8; i++ {
@@ -372,7 +391,7 @@ func TestConfigurationErrorKeepsConnection(t *testing.T) {
 			w.clock.Advance(25 * time.Hour)
 			before := w.item("c1")
 			w.goto_.FailNext(1, f)
-			sum := w.sweep(w.sweeper("sweep"))
+			sum := w.sweep(w.sweeper())
 			if sum.Failed != 1 || sum.ConfigErrors != 1 || sum.ReauthRequired != 0 {
 				t.Fatalf("%+v", sum)
 			}
@@ -394,16 +413,16 @@ func TestDeadRefresherLeaseExpires(t *testing.T) {
 		TableName:                 aws.String(w.table),
 		Key:                       map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "conn#c1"}},
 		UpdateExpression:          aws.String("SET lease_owner = :o, lease_expires_at = :e"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":o": &types.AttributeValueMemberS{Value: "dead"}, ":e": &types.AttributeValueMemberN{Value: fmt.Sprint(w.clock.Now().Add(gotoauth.DefaultLeaseDuration).Unix())}},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":o": &types.AttributeValueMemberS{Value: "dead"}, ":e": &types.AttributeValueMemberN{Value: fmt.Sprint(w.clock.Now().Add(time.Minute).Unix())}},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := w.sweeper("sweep")
+	s := w.sweeper()
 	if sum := w.sweep(s); sum.Skipped != 1 || w.goto_.RefreshRequests() != 0 {
 		t.Fatalf("held lease: %+v", sum)
 	}
-	w.clock.Advance(gotoauth.DefaultLeaseDuration + time.Second)
+	w.clock.Advance(time.Minute + time.Second)
 	if sum := w.sweep(s); sum.Refreshed != 1 {
 		t.Fatalf("expired lease: %+v", sum)
 	}
@@ -416,7 +435,7 @@ func TestRefreshTokenReplacement(t *testing.T) {
 	w.connect("c1")
 	first := w.conn("c1")
 	w.clock.Advance(25 * time.Hour)
-	w.sweep(w.sweeper("s"))
+	w.sweep(w.sweeper())
 	kept := w.conn("c1")
 	if kept.RefreshToken != first.RefreshToken || !kept.RefreshTokenExpiresAt.Equal(first.RefreshTokenExpiresAt) || kept.AccessToken == first.AccessToken {
 		t.Fatal("a refresh without refresh_token changed the refresh token or its expiry")
@@ -426,7 +445,7 @@ func TestRefreshTokenReplacement(t *testing.T) {
 	w2.connect("c1")
 	first = w2.conn("c1")
 	w2.clock.Advance(25 * time.Hour)
-	w2.sweep(w2.sweeper("s"))
+	w2.sweep(w2.sweeper())
 	rotated := w2.conn("c1")
 	if rotated.RefreshToken == first.RefreshToken || !rotated.RefreshTokenExpiresAt.Equal(w2.clock.Now().Add(720*time.Hour)) {
 		t.Fatal("a new refresh token did not replace the old one with a fresh lifetime")
@@ -443,8 +462,9 @@ func TestSweepStopsBeforeDeadline(t *testing.T) {
 	}
 	w.connect(ids...)
 	w.clock.Advance(25 * time.Hour)
-	s := &refresh.Sweeper{Refresher: w.refresher("s"), Concurrency: 2, Reserve: 500 * time.Millisecond}
-	ctx, cancel := context.WithTimeout(context.Background(), 1200*time.Millisecond)
+	s := w.sweeper()
+	s.Concurrency = 2
+	ctx, cancel := withDeadline(s, 700*time.Millisecond)
 	defer cancel()
 	sum, err := s.Sweep(ctx)
 	if err != nil {
@@ -471,7 +491,7 @@ func TestSweepStopsBeforeDeadline(t *testing.T) {
 		t.Fatalf("summary says %d refreshed, table says %d", sum.Refreshed, refreshed)
 	}
 	// The next run does the rest.
-	if sum2 := w.sweep(w.sweeper("s2")); sum2.Refreshed != 30-refreshed {
+	if sum2 := w.sweep(w.sweeper()); sum2.Refreshed != 30-refreshed {
 		t.Fatalf("next run: %+v", sum2)
 	}
 }
@@ -484,9 +504,8 @@ func TestSweepHonoursRateLimit(t *testing.T) {
 	}
 	w.connect(ids...)
 	w.clock.Advance(25 * time.Hour)
-	r := w.refresher("s")
-	r.Limiter = rate.NewLimiter(20, 1)
-	s := &refresh.Sweeper{Refresher: r, Concurrency: 8}
+	s := w.sweeper(gotoauth.WithLimiter(rate.NewLimiter(20, 1)))
+	s.Concurrency = 8
 	start := time.Now()
 	sum := w.sweep(s)
 	// 12 calls at 20/s with a burst of 1 need at least 11/20 s.
@@ -499,7 +518,7 @@ func TestHandleEvents(t *testing.T) {
 	w := newWorld(t)
 	w.connect("c1", "c2")
 	var metrics strings.Builder
-	s := w.sweeper("s")
+	s := w.sweeper()
 	s.Metrics = &metrics
 
 	// A scheduled event: nothing due yet.
@@ -540,7 +559,7 @@ func TestHandleEvents(t *testing.T) {
 func TestAccessTokenFreshAndErrors(t *testing.T) {
 	w := newWorld(t)
 	w.connect("c1")
-	ts := &gotoauth.TokenSource{Refresher: w.refresher("b")}
+	ts := w.source()
 	tok, err := ts.AccessToken(context.Background(), "c1")
 	if err != nil || tok != w.conn("c1").AccessToken || w.goto_.RefreshRequests() != 0 {
 		t.Fatalf("a fresh token was refreshed: %v", err)
@@ -580,8 +599,9 @@ func TestRateLimitPausesTheWholeSweep(t *testing.T) {
 	w.connect(ids...)
 	w.clock.Advance(25 * time.Hour)
 	w.goto_.FailAlways(gototest.RateLimited(time.Minute))
-	s := &refresh.Sweeper{Refresher: w.refresher("s"), Concurrency: 1, Reserve: time.Second}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	s := w.sweeper()
+	s.Concurrency = 1
+	ctx, cancel := withDeadline(s, 2*time.Second)
 	defer cancel()
 	sum, err := s.Sweep(ctx)
 	if err != nil {
@@ -607,7 +627,10 @@ func TestUnknownTokenKeyIsAConfigurationError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	withKey := gotoauth.NewStore(w.db, w.table, gotoauth.WithTokenCipher(k1), gotoauth.WithStoreClock(w.clock.Now), gotoauth.WithSchedule(w.schedule))
+	withKey, err := gotoauth.NewStore(w.db, w.table, gotoauth.WithTokenCipher(k1), gotoauth.WithClock(w.clock.Now), gotoauth.WithSchedule(w.schedule))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := withKey.SaveConnection(context.Background(), "c1", tok); err != nil {
 		t.Fatal(err)
 	}
@@ -615,7 +638,7 @@ func TestUnknownTokenKeyIsAConfigurationError(t *testing.T) {
 		t.Fatalf("stored %q", raw[:20])
 	}
 	w.clock.Advance(25 * time.Hour)
-	sum := w.sweep(w.sweeper("no-key")) // a store without the key
+	sum := w.sweep(w.sweeper()) // a store without the key
 	if sum.Failed != 1 || sum.ConfigErrors != 1 || sum.Errors["c1"] != "token_key" {
 		t.Fatalf("%+v", sum)
 	}
@@ -623,59 +646,11 @@ func TestUnknownTokenKeyIsAConfigurationError(t *testing.T) {
 		t.Fatal("lease kept, or GoTo called")
 	}
 	// With the key it works.
-	r := &gotoauth.Refresher{Store: withKey, Client: w.client()}
-	if res := r.Refresh(context.Background(), "c1", false); res.Outcome != gotoauth.Refreshed {
+	ts, err := gotoauth.NewTokenSource(withKey, w.client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := ts.Refresh(context.Background(), "c1", false); res.Outcome != gotoauth.Refreshed {
 		t.Fatalf("%+v", res)
-	}
-}
-
-// Two processes with a SharedLimiter each, on one table, together make at
-// most Rate calls in any one-second window.
-func TestSharedLimiterHoldsAcrossProcesses(t *testing.T) {
-	w := newWorld(t)
-	const rate, calls = 10, 36
-	procs := []gotoauth.Limiter{
-		&gotoauth.SharedLimiter{Store: w.store(), Name: "client-a", Rate: rate},
-		&gotoauth.SharedLimiter{Store: w.store(), Name: "client-a", Rate: rate},
-	}
-	var wg sync.WaitGroup
-	for i := 0; i < 6; i++ {
-		wg.Add(1)
-		go func(l gotoauth.Limiter) {
-			defer wg.Done()
-			for j := 0; j < calls/6; j++ {
-				if err := l.Wait(context.Background()); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		}(procs[i%2])
-	}
-	wg.Wait()
-	// The windows as the table counted them.
-	total, windows := 0, 0
-	for _, item := range testutil.Items(t, w.db, w.table) {
-		if !strings.HasPrefix(testutil.S(item, "pk"), "rate#client-a#") {
-			continue
-		}
-		n, _ := strconv.Atoi(testutil.N(item, "calls"))
-		if n > rate {
-			t.Fatalf("%d calls in window %s, limit %d", n, testutil.S(item, "pk"), rate)
-		}
-		if testutil.N(item, "ttl") == "" {
-			t.Fatal("window item without ttl")
-		}
-		total += n
-		windows++
-	}
-	if total != calls || windows < calls/rate {
-		t.Fatalf("%d calls over %d windows", total, windows)
-	}
-	// Another name is another limit.
-	other := &gotoauth.SharedLimiter{Store: w.store(), Name: "client-b", Rate: rate}
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	if err := other.Wait(ctx); err != nil {
-		t.Fatalf("client-b waited for client-a's window: %v", err)
 	}
 }

@@ -31,7 +31,10 @@ func TestConnectInBrowser(t *testing.T) {
 	ctx := budget(t)
 	stack := startStack(t, ctx)
 	browser := startBrowser(t, ctx)
-	store := gotoauth.NewStore(stack.DB, stack.Config.TableName)
+	store, err := gotoauth.NewStore(stack.DB, stack.Config.TableName)
+	if err != nil {
+		t.Fatal(err)
+	}
 	account := gototest.DefaultIdentity().Email
 
 	t.Run("allow", func(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/gotoconnector/gotoconnector/internal/devtools/devenv"
+	"github.com/gotoconnector/gotoconnector/internal/devtools/procfs"
 )
 
 // chromiumPath is Debian's chromium, which `make chromium` installs.
@@ -122,21 +122,21 @@ func startBrowser(t *testing.T, parent context.Context) context.Context {
 		t.Fatalf("starting Chromium (within %v): %v\nChromium output:\n%s", browserStart, err, out.String())
 	}
 
-	var tree []proc
+	var tree []procfs.Proc
 	if p := chromedp.FromContext(ctx).Browser.Process(); p != nil {
 		t.Logf("Chromium %s started, pid %d, profile %s", chromiumPath, p.Pid, profile)
-		tree = []proc{{pid: p.Pid, start: startTime(p.Pid)}}
+		tree = []procfs.Proc{procfs.Of(p.Pid)}
 	}
 	t.Cleanup(func() {
 		// The tree as it is now: renderers and helpers started since.
 		if len(tree) > 0 {
-			tree = processTree(tree[0].pid)
+			tree = procfs.Tree(tree[0].PID)
 		}
 		cancelBrowser()
 		cancelAlloc() // waits for the browser process to exit
 		if left := waitGone(tree, processesGone); len(left) > 0 {
 			for _, p := range left {
-				_ = syscall.Kill(p.pid, syscall.SIGKILL)
+				_ = syscall.Kill(p.PID, syscall.SIGKILL)
 			}
 			t.Errorf("Chromium processes still running %v after the browser was closed; killed them", left)
 		} else {
@@ -149,69 +149,14 @@ func startBrowser(t *testing.T, parent context.Context) context.Context {
 	return ctx
 }
 
-// proc is a process, told apart from a later one with the same pid by its
-// start time.
-type proc struct {
-	pid   int
-	start string
-}
-
-func (p proc) String() string { return strconv.Itoa(p.pid) }
-
-// stat returns the parent pid and the start time of a process from
-// /proc/PID/stat, or ok false when it is gone.
-func stat(pid int) (ppid int, start string, ok bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, "", false
-	}
-	// pid (comm) state ppid ...; comm may hold spaces and parentheses.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, "", false
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 20 {
-		return 0, "", false
-	}
-	ppid, _ = strconv.Atoi(f[1])
-	return ppid, f[19], true // fields 4 and 22 of stat(5)
-}
-
-func startTime(pid int) string {
-	_, start, _ := stat(pid)
-	return start
-}
-
-// processTree returns root and its descendants.
-func processTree(root int) []proc {
-	entries, _ := os.ReadDir("/proc")
-	children := map[int][]proc{}
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if ppid, start, ok := stat(pid); ok {
-			children[ppid] = append(children[ppid], proc{pid, start})
-		}
-	}
-	tree := []proc{{root, startTime(root)}}
-	for i := 0; i < len(tree); i++ {
-		tree = append(tree, children[tree[i].pid]...)
-	}
-	return tree
-}
-
 // waitGone waits until none of procs runs (or is an unreaped zombie) and
 // returns those still there after d.
-func waitGone(procs []proc, d time.Duration) []proc {
+func waitGone(procs []procfs.Proc, d time.Duration) []procfs.Proc {
 	deadline := time.Now().Add(d)
 	for {
-		var left []proc
+		var left []procfs.Proc
 		for _, p := range procs {
-			if _, start, ok := stat(p.pid); ok && start == p.start {
+			if p.Running() {
 				left = append(left, p)
 			}
 		}

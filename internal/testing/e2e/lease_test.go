@@ -32,7 +32,10 @@ func TestLambdaConcurrentRefreshesShareOneLease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := gotoauth.NewStore(s.db, s.table, gotoauth.WithTokenCipher(s.cipher))
+	store, err := gotoauth.NewStore(s.db, s.table, gotoauth.WithTokenCipher(s.cipher))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := store.SaveConnection(context.Background(), "cust-lease", tok); err != nil {
 		t.Fatal(err)
 	}

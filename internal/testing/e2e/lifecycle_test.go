@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gotoconnector/gotoconnector/internal/service/platform"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
 )
@@ -179,6 +181,28 @@ func TestLambdaLifecycle(t *testing.T) {
 	// Every function read the secret through the Secrets Manager API.
 	if n := s.secrets.Calls(); n < len(functions) {
 		t.Fatalf("%d GetSecretValue calls, want at least one per function (%d)", n, len(functions))
+	}
+	s.handlerLinesCarryRequestIDs()
+}
+
+// handlerLinesCarryRequestIDs checks that every log line of the connect
+// handlers (those with a route) carries Lambda's request id, as the
+// bootstraps log it under the emulator.
+func (s *stack) handlerLinesCarryRequestIDs() {
+	s.t.Helper()
+	n := 0
+	for _, line := range strings.Split(s.logs.String(), "\n") {
+		var l map[string]any
+		if json.Unmarshal([]byte(line), &l) != nil || l["route"] == nil {
+			continue
+		}
+		n++
+		if id, _ := l[platform.RequestIDKey].(string); id == "" {
+			s.t.Errorf("a handler's log line has no %s: %s", platform.RequestIDKey, line)
+		}
+	}
+	if n == 0 {
+		s.t.Errorf("no handler log line (with a route) in the functions' output:\n%s", s.logs)
 	}
 }
 

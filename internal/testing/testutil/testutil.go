@@ -45,18 +45,21 @@ func Main(m *testing.M) {
 // it cannot be started: run `make test`, which installs it.
 func DynamoDB(t testing.TB) (*devenv.DynamoDB, *dynamodb.Client) {
 	t.Helper()
-	once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		ddb, startErr = devenv.StartDynamoDB(ctx, devenv.DynamoDBOptions{UseEnvEndpoint: true})
-		if startErr == nil {
-			client, startErr = ddb.Client(ctx)
-		}
-	})
+	once.Do(start)
 	if startErr != nil {
 		t.Fatalf("DynamoDB Local: %v", startErr)
 	}
 	return ddb, client
+}
+
+// start starts DynamoDB Local once per test binary. The start limit is
+// devenv's (DefaultStartTimeout, or DYNAMODB_LOCAL_START_TIMEOUT), not a
+// shorter one here.
+func start() {
+	ddb, startErr = devenv.StartDynamoDB(context.Background(), devenv.DynamoDBOptions{UseEnvEndpoint: true})
+	if startErr == nil {
+		client, startErr = ddb.Client(context.Background())
+	}
 }
 
 // Table creates a fresh, empty connector table for the test and returns the
@@ -79,6 +82,22 @@ func Table(t testing.TB) (*dynamodb.Client, string) {
 		t.Fatalf("creating table: %v", err)
 	}
 	return c, name
+}
+
+// ExampleTable is Table for runnable examples, which have no testing.TB:
+// it panics with the reason when DynamoDB Local cannot be had.
+func ExampleTable(name string) (*dynamodb.Client, string) {
+	once.Do(start)
+	if startErr != nil {
+		panic(fmt.Sprintf("DynamoDB Local: %v (run make test, which installs it)", startErr))
+	}
+	name = fmt.Sprintf("t%d-%s", tables.Add(1), name)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := devenv.CreateTable(ctx, client, name); err != nil {
+		panic(fmt.Sprintf("creating table: %v", err))
+	}
+	return client, name
 }
 
 // Items returns every item of a table (a scan: tests only).

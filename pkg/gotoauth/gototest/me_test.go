@@ -64,14 +64,24 @@ func TestMe(t *testing.T) {
 	}
 
 	clock.Advance(time.Hour)
-	if status, _ := getMe(t, s, "Bearer "+at); status != http.StatusForbidden {
-		t.Errorf("expired token: %d", status)
+	if status, m := getMe(t, s, "Bearer "+at); status != http.StatusUnauthorized || m["int_err_code"] != "InvalidToken" {
+		t.Errorf("expired token: %d %v", status, m)
 	}
 
 	at2 := refresh(t, s, lr.str("refresh_token")).str("access_token")
 	if status, _ := getMe(t, s, "Bearer "+at2); status != http.StatusOK {
 		t.Errorf("refreshed token: %d", status)
 	}
+	if !s.ExpireAccessToken(at2) || s.ExpireAccessToken("at_nope") {
+		t.Error("ExpireAccessToken: want true for a live token, false for an unknown one")
+	}
+	if status, _ := getMe(t, s, "Bearer "+at2); status != http.StatusUnauthorized {
+		t.Errorf("token expired early: %d", status)
+	}
+	if s.APIRejections() == 0 || s.APIRequests() <= s.APIRejections() {
+		t.Errorf("API counters: %d requests, %d rejections", s.APIRequests(), s.APIRejections())
+	}
+	at2 = refresh(t, s, lr.str("refresh_token")).str("access_token")
 	s.Revoke(at2)
 	if status, _ := getMe(t, s, "Bearer "+at2); status != http.StatusForbidden {
 		t.Errorf("revoked token: %d", status)

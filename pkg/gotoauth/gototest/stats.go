@@ -8,6 +8,8 @@ type counters struct {
 	exchangeRequests atomic.Int64
 	refreshRequests  atomic.Int64
 	invalidGrants    atomic.Int64
+	apiRequests      atomic.Int64
+	apiRejections    atomic.Int64
 }
 
 func (c *counters) countTokenRequest(grantType string) {
@@ -35,3 +37,11 @@ func (s *Server) RefreshRequests() int { return int(s.stats.refreshRequests.Load
 // InvalidGrants returns how many invalid_grant answers the token endpoint
 // gave, injected ones included.
 func (s *Server) InvalidGrants() int { return int(s.stats.invalidGrants.Load()) }
+
+// APIRequests returns how many requests reached the protected API route
+// (GET /admin/rest/v1/me), accepted or not.
+func (s *Server) APIRequests() int { return int(s.stats.apiRequests.Load()) }
+
+// APIRejections returns how many of APIRequests were refused for their
+// access token (401 or 403 InvalidToken).
+func (s *Server) APIRejections() int { return int(s.stats.apiRejections.Load()) }

@@ -1,0 +1,11 @@
+// Package cost measures what one connection costs in AWS calls: the
+// DynamoDB requests (by operation and by kind of item) of one connect
+// (authorize, then callback) and of one refresh by the sweep, and the bytes
+// of log they write. The counts feed the cost table of BENCHMARKS.md:
+//
+//	go test -count=1 -v -run TestCallCounts ./internal/testing/cost/
+//
+// It runs the production handlers (connect.App, refresh.NewHandler) against
+// DynamoDB Local and gototest; an http.RoundTripper on the DynamoDB client
+// counts every request that goes over the wire, retries included.
+package cost

@@ -1,0 +1,90 @@
+package gotoauth
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Lifecycle event types (EventBridge detail-type), with source EventSource.
+const (
+	EventSource         = "gotoconnector"
+	EventConnected      = "connection.connected"
+	EventReauthRequired = "connection.reauth_required"
+	// EventRefreshFailing: transient refresh failures have lasted past a
+	// threshold, or come near the refresh token's expiry.
+	EventRefreshFailing = "connection.refresh_failing"
+	EventDisconnected   = "connection.disconnected"
+)
+
+// Event is a change of a connection, announced to an EventSink. It never
+// holds a token, code or secret.
+type Event struct {
+	Type         string
+	ConnectionID string
+	Status       Status
+	Reason       string
+	// The GoTo identity fields that are stored.
+	AccountKey, OrganizerKey, Email, Principal string
+	FirstName, LastName, AccountType, Scope    string
+	At                                         time.Time
+}
+
+// NewEvent describes connection c for an event of type typ at at.
+func NewEvent(typ string, c *Connection, reason string, at time.Time) Event {
+	return Event{
+		Type: typ, ConnectionID: c.ConnectionID, Status: c.Status, Reason: reason,
+		AccountKey: c.AccountKey, OrganizerKey: c.OrganizerKey, Email: c.Email, Principal: c.Principal,
+		FirstName: c.FirstName, LastName: c.LastName, AccountType: c.AccountType, Scope: c.Scope,
+		At: at,
+	}
+}
+
+// MarshalJSON writes the event's detail (the connector's lifecycle event
+// contract, README "Lifecycle events"):
+// connection_id, status, reason (when there is one), the stored identity
+// fields and at (RFC 3339, UTC).
+func (e Event) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		ConnectionID string `json:"connection_id"`
+		Status       Status `json:"status,omitempty"`
+		Reason       string `json:"reason,omitempty"`
+		AccountKey   string `json:"account_key,omitempty"`
+		OrganizerKey string `json:"organizer_key,omitempty"`
+		Email        string `json:"email,omitempty"`
+		Principal    string `json:"principal,omitempty"`
+		FirstName    string `json:"first_name,omitempty"`
+		LastName     string `json:"last_name,omitempty"`
+		AccountType  string `json:"account_type,omitempty"`
+		Scope        string `json:"scope,omitempty"`
+		At           string `json:"at"`
+	}{e.ConnectionID, e.Status, e.Reason, e.AccountKey, e.OrganizerKey, e.Email, e.Principal,
+		e.FirstName, e.LastName, e.AccountType, e.Scope, e.At.UTC().Format(time.RFC3339)})
+}
+
+// EventSink receives lifecycle events. Publish is called after the change is
+// stored; its failure is logged and never undoes or blocks the change.
+type EventSink interface {
+	Publish(ctx context.Context, e Event) error
+}
+
+// EventSinkFunc adapts a function to EventSink.
+type EventSinkFunc func(ctx context.Context, e Event) error
+
+// Publish calls f.
+func (f EventSinkFunc) Publish(ctx context.Context, e Event) error { return f(ctx, e) }
+
+// publishTimeout bounds publishing one event.
+const publishTimeout = 5 * time.Second
+
+// publish announces a change of c, when a sink is set; a failure is logged.
+func (ts *TokenSource) publish(ctx context.Context, typ string, c *Connection, reason string) {
+	if ts.events == nil {
+		return
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+	defer cancel()
+	if err := ts.events.Publish(pctx, NewEvent(typ, c, reason, ts.store.now())); err != nil {
+		ts.logger.Error("publishing a lifecycle event failed (the change itself is stored)", "event", typ, "connection_id", c.ConnectionID, "error", err.Error())
+	}
+}

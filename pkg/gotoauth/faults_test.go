@@ -1,0 +1,165 @@
+package gotoauth_test
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/gotoconnector/gotoconnector/internal/testing/faultproxy"
+	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
+	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
+)
+
+// Faults of our own infrastructure, injected by a proxy in front of DynamoDB
+// Local: a refresh whose answer GoTo has given must reach the table, so that
+// the stored refresh token is always GoTo's latest (single-use tokens: an
+// older one is dead).
+
+// proxied is a fixture whose store reaches DynamoDB Local through a fault
+// proxy.
+func proxied(t *testing.T) (*fixture, *faultproxy.Proxy, *gotoauth.Store) {
+	t.Helper()
+	f := newFixture(t)
+	ddb, _ := testutil.DynamoDB(t)
+	p, err := faultproxy.Start(ddb.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	db := dynamodb.New(f.db.Client.Options(), func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(p.URL()) })
+	return f, p, store(t, db, f.table, gotoauth.WithClock(f.clock.Now))
+}
+
+// onAnswer calls fn once GoTo has answered a token request, before the
+// client reads the answer.
+type onAnswer struct {
+	fn   func()
+	done atomic.Bool
+}
+
+func (o *onAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil && o.done.CompareAndSwap(false, true) {
+		o.fn()
+	}
+	return resp, err
+}
+
+// checkAlive asserts that the stored refresh token is the one GoTo issued
+// last, and that a further refresh succeeds.
+func checkAlive(t *testing.T, f *fixture, ts *gotoauth.TokenSource) {
+	t.Helper()
+	c, err := f.store.Connection(context.Background(), "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Status != gotoauth.StatusActive || !f.srv.ValidRefreshToken(c.RefreshToken) || c.RefreshToken == f.tok.RefreshToken {
+		t.Fatalf("status %s; stored refresh token is GoTo's latest: %v", c.Status, f.srv.ValidRefreshToken(c.RefreshToken) && c.RefreshToken != f.tok.RefreshToken)
+	}
+	if res := ts.Refresh(context.Background(), "c1", true); res.Outcome != gotoauth.Refreshed {
+		t.Fatalf("next refresh: %+v", res)
+	}
+	if f.srv.InvalidGrants() != 0 {
+		t.Fatalf("%d invalid_grant", f.srv.InvalidGrants())
+	}
+}
+
+// DynamoDB is cut right after GoTo rotated the refresh token, for 30 s and
+// for 2 minutes: the store is retried until it comes back, nothing is lost.
+func TestDynamoDBCutAfterRotation(t *testing.T) {
+	for _, cut := range []time.Duration{30 * time.Second, 2 * time.Minute} {
+		t.Run(cut.String(), func(t *testing.T) {
+			t.Parallel()
+			f, p, st := proxied(t)
+			c := *f.client
+			c.HTTPClient = &http.Client{Transport: &onAnswer{fn: func() {
+				p.Cut()
+				time.AfterFunc(cut, p.Restore)
+			}}}
+			ts, err := gotoauth.NewTokenSource(st, &c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			res := ts.Refresh(context.Background(), "c1", true)
+			if res.Outcome != gotoauth.Refreshed {
+				t.Fatalf("%+v", res)
+			}
+			if took := time.Since(start); took < cut {
+				t.Fatalf("stored after %s, inside a %s cut: the cut did not happen", took, cut)
+			}
+			if p.Faults()[faultproxy.FaultCut] == 0 {
+				t.Fatal("no request was cut")
+			}
+			checkAlive(t, f, f.source())
+		})
+	}
+}
+
+// DynamoDB throttles every call right after GoTo rotated: the SDK's retries
+// run out, the store's own go on until DynamoDB takes writes again.
+func TestDynamoDBThrottledAfterRotation(t *testing.T) {
+	f, p, st := proxied(t)
+	c := *f.client
+	c.HTTPClient = &http.Client{Transport: &onAnswer{fn: func() {
+		p.Throttle()
+		time.AfterFunc(5*time.Second, p.Restore)
+	}}}
+	ts, err := gotoauth.NewTokenSource(st, &c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := ts.Refresh(context.Background(), "c1", true); res.Outcome != gotoauth.Refreshed {
+		t.Fatalf("%+v", res)
+	}
+	if p.Faults()[faultproxy.FaultThrottle] == 0 {
+		t.Fatal("nothing was throttled")
+	}
+	checkAlive(t, f, f.source())
+}
+
+// The sweep's deadline arithmetic: with every step of a refresh at its own
+// limit (the lease write slow, GoTo answering just inside its answer
+// timeout, the store failing until its retry budget is nearly spent), a
+// refresh started at the last moment the sweep allows still stores GoTo's
+// answer, and the sweep returns before the deadline.
+func TestRefreshAtTheDeadlineEdge(t *testing.T) {
+	f, p, st := proxied(t)
+	const storeRetry = 3 * time.Second
+	c := *f.client
+	c.ConnectTimeout, c.AnswerTimeout = 300*time.Millisecond, 2*time.Second
+	c.HTTPClient = &http.Client{Transport: &onAnswer{fn: func() {
+		time.Sleep(c.AnswerTimeout - 300*time.Millisecond) // GoTo's answer, just in time
+		p.Delay(0)
+		p.Throttle()                                      // the store fails ...
+		time.AfterFunc(storeRetry-time.Second, p.Restore) // ... until its budget is nearly spent
+	}}}
+	ts, err := gotoauth.NewTokenSource(st, &c, gotoauth.WithStoreRetryBudget(storeRetry))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The sweep may start refreshes for the first 300 ms only.
+	ctx, cancel := context.WithTimeout(context.Background(), ts.SweepReserve()+300*time.Millisecond)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	p.Only("UpdateItem")
+	p.Delay(8 * time.Second) // the lease write takes most of its 10 s budget
+	sum, err := ts.Sweep(ctx, gotoauth.SweepOptions{IDs: []string{"c1"}, Force: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Refreshed != 1 {
+		t.Fatalf("%+v", sum)
+	}
+	if late := time.Since(deadline); late > 0 {
+		t.Fatalf("the sweep returned %s after its deadline", late)
+	}
+	p.Only()
+	p.Restore()
+	checkAlive(t, f, f.source())
+}
