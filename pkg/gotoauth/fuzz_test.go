@@ -125,8 +125,8 @@ func FuzzTokenResponse(f *testing.F) {
 		if status != http.StatusOK {
 			t.Fatalf("a token from a %d answer", status)
 		}
-		if !tok.Expiry.IsZero() && tok.Expiry.Before(now) && !knownExpiresInOverflow(tok) {
-			t.Fatalf("expires_in %v gave an expiry %v in the past", tok.Raw["expires_in"], tok.Expiry.Sub(now))
+		if tok.Expiry.IsZero() || tok.Expiry.Before(now) && !knownNaNExpiresIn(tok) {
+			t.Fatalf("expires_in %v gave the expiry %v from now", tok.Raw["expires_in"], tok.Expiry.Sub(now))
 		}
 		for _, s := range secrets {
 			if strings.Contains(tok.String(), s) && s != tok.Account() && !strings.Contains(tok.Account(), s) {
@@ -136,22 +136,17 @@ func FuzzTokenResponse(f *testing.F) {
 	})
 }
 
-// knownExpiresInOverflow reports an answer whose expires_in is beyond what
-// a time.Duration holds (about 292 years), NaN or infinite: the parser
-// turns those into an expiry about 292 years in the past, so the access
-// token always counts as expired. Reported to be fixed in token.go (clamp
-// to a sane maximum, or treat as DefaultAccessTokenLifetime); until then
-// the fuzz target tolerates exactly these inputs.
-func knownExpiresInOverflow(tok *gotoauth.Token) bool {
-	var s string
-	switch v := tok.Raw["expires_in"].(type) {
-	case json.Number:
-		s = v.String()
-	case string:
-		s = v
-	}
+// knownNaNExpiresIn reports an answer whose expires_in is "NaN" (any
+// case, as a string): strconv.ParseFloat accepts it, parseToken's range
+// check lets it through (NaN compares false both ways), and the expiry
+// lands about 292 years in the past, so the access token always counts as
+// expired and every use refreshes. Reported for token.go (treat NaN as
+// unreadable: `|| math.IsNaN(secs)`); until then the fuzz target tolerates
+// exactly this input, and the seed expires-in-nan shows it.
+func knownNaNExpiresIn(tok *gotoauth.Token) bool {
+	s, _ := tok.Raw["expires_in"].(string)
 	secs, err := strconv.ParseFloat(s, 64)
-	return err == nil && (math.IsNaN(secs) || math.IsInf(secs, 0) || secs*float64(time.Second) > math.MaxInt64)
+	return err == nil && math.IsNaN(secs)
 }
 
 // bodySecrets returns the access and refresh token values of a JSON body
