@@ -61,6 +61,21 @@ test: $(TOOLS) lint-template deploy-rehearsal ## Run the whole test suite (templ
 	go vet ./...
 	go test -count=1 -timeout 15m ./...
 
+# --- make fuzz ---
+# Every fuzz target (func FuzzXxx in a _test.go file) for FUZZTIME each. Their
+# seed corpora in testdata/fuzz/ run with every `go test`; an input that fails
+# here is written there too, so it becomes a regression test: commit it with
+# the fix.
+FUZZTIME ?= 60s
+
+.PHONY: fuzz
+fuzz: $(DDB_JAR) ## Run each fuzz target for FUZZTIME (default 60s): link verifier, token parser, authorize and callback handlers.
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' pkg internal | sort); do \
+	  for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+	    echo "== $$name in ./$$(dirname $$f) for $(FUZZTIME)"; \
+	    go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$(dirname $$f); \
+	  done; done
+
 .PHONY: test-race
 test-race: $(TOOLS) ## The test suite under the race detector.
 	go test -count=1 -race -timeout 20m ./...

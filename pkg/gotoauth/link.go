@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -132,17 +131,17 @@ func VerifyLink(query url.Values, key []byte, now time.Time) (Link, error) {
 	if err != nil {
 		return l, err
 	}
-	secs, err := strconv.ParseInt(exp, 10, 64)
-	if err != nil || secs <= 0 || strings.HasPrefix(exp, "+") {
-		return l, fmt.Errorf("%w: expires must be Unix seconds", ErrLinkMalformed)
+	secs, err := parseExpires(exp)
+	if err != nil {
+		return l, err
 	}
 	sig, err := single("signature", true)
 	if err != nil {
 		return l, err
 	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || len(got) != sha256.Size {
-		return l, fmt.Errorf("%w: signature is not base64url HMAC-SHA256", ErrLinkMalformed)
+	got, err := decodeSignature(sig)
+	if err != nil {
+		return l, err
 	}
 	l = Link{ConnectionID: id, ReturnTo: returnTo, Expires: time.Unix(secs, 0)}
 	if len(key) == 0 {
@@ -156,4 +155,36 @@ func VerifyLink(query url.Values, key []byte, now time.Time) (Link, error) {
 		return Link{}, ErrLinkExpired
 	}
 	return l, nil
+}
+
+// parseExpires reads expires in its one spelling: decimal digits, no sign,
+// no leading zero. Every accepted value names one link, so a link cannot
+// be respelled into another that verifies.
+func parseExpires(s string) (int64, error) {
+	bad := fmt.Errorf("%w: expires must be Unix seconds (digits, no sign, no leading zero)", ErrLinkMalformed)
+	if s == "" || s[0] == '0' || len(s) > 19 {
+		return 0, bad
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, bad
+		}
+	}
+	secs, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || secs <= 0 {
+		return 0, bad
+	}
+	return secs, nil
+}
+
+// decodeSignature decodes a signature in its one spelling: base64url
+// without padding, the unused low bits of the last character zero, no
+// line breaks (which decoders skip), 32 bytes. So the last character of a
+// signature cannot be swapped for another that decodes to the same bytes.
+func decodeSignature(s string) ([]byte, error) {
+	got, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	if err != nil || len(got) != sha256.Size || base64.RawURLEncoding.EncodeToString(got) != s {
+		return nil, fmt.Errorf("%w: signature is not base64url HMAC-SHA256", ErrLinkMalformed)
+	}
+	return got, nil
 }

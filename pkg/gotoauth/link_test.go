@@ -117,3 +117,57 @@ func TestValidConnectionID(t *testing.T) {
 		}
 	}
 }
+
+// A signature has one spelling. base64url of 32 bytes leaves two unused
+// bits in the last character, so a lenient decoder accepts four last
+// characters for one signature; line breaks and padding are skipped or
+// tolerated by some decoders too. Exactly one spelling verifies.
+func TestLinkSignatureHasOneSpelling(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	l := Link{ConnectionID: "c1", Expires: now.Add(time.Minute)}
+	sig := LinkSignature(linkKey, l)
+	query := func(sig string) url.Values {
+		return url.Values{"connection_id": {l.ConnectionID}, "expires": {strconv.FormatInt(l.Expires.Unix(), 10)}, "signature": {sig}}
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	verified := 0
+	for _, last := range alphabet {
+		s := sig[:len(sig)-1] + string(last)
+		if _, err := VerifyLink(query(s), linkKey, now); err == nil {
+			verified++
+			if s != sig {
+				t.Errorf("the signature spelled with last character %q verifies too", last)
+			}
+		}
+	}
+	if verified != 1 {
+		t.Fatalf("%d spellings of the last character verify, want exactly 1", verified)
+	}
+	for name, s := range map[string]string{
+		"padding":         sig + "=",
+		"newline inside":  sig[:10] + "\n" + sig[10:],
+		"CR at the end":   sig + "\r",
+		"standard base64": strings.NewReplacer("-", "+", "_", "/").Replace(sig) + "+",
+	} {
+		if _, err := VerifyLink(query(s), linkKey, now); !errors.Is(err, ErrLinkMalformed) {
+			t.Errorf("%s: err = %v, want ErrLinkMalformed", name, err)
+		}
+	}
+}
+
+// expires has one spelling: digits, no sign, no leading zero.
+func TestLinkExpiresHasOneSpelling(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	l := Link{ConnectionID: "c1", Expires: now.Add(time.Minute)}
+	exp := strconv.FormatInt(l.Expires.Unix(), 10)
+	for _, spelled := range []string{"0" + exp, "00" + exp, "+" + exp, "-" + exp, " " + exp, exp + " ", exp + ".0", "0x" + exp, "0", "-1", "99999999999999999999"} {
+		q := url.Values{"connection_id": {l.ConnectionID}, "expires": {spelled}, "signature": {LinkSignature(linkKey, l)}}
+		if _, err := VerifyLink(q, linkKey, now); !errors.Is(err, ErrLinkMalformed) {
+			t.Errorf("expires=%q: err = %v, want ErrLinkMalformed", spelled, err)
+		}
+	}
+	q := url.Values{"connection_id": {l.ConnectionID}, "expires": {exp}, "signature": {LinkSignature(linkKey, l)}}
+	if _, err := VerifyLink(q, linkKey, now); err != nil {
+		t.Fatalf("the canonical spelling: %v", err)
+	}
+}

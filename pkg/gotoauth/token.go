@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 )
@@ -113,7 +114,7 @@ func parseToken(body []byte, now time.Time) (*Token, error) {
 	// refresh token), nor treated as always expired: without a readable
 	// expires_in, assume GoTo's documented hour.
 	secs, err := strconv.ParseFloat(str("expires_in"), 64)
-	if err != nil || secs < 0 || secs > maxExpiresIn {
+	if err != nil || math.IsNaN(secs) || secs < 0 || secs > maxExpiresIn {
 		secs = DefaultAccessTokenLifetime.Seconds()
 	}
 	t.Expiry = now.Add(time.Duration(secs * float64(time.Second)))

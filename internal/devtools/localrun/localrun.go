@@ -246,16 +246,17 @@ func (s *Stack) Close() {
 func (s *Stack) UsesRealGoTo() bool { return s.GoTo == nil }
 
 func (s *Stack) routes() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /authorize", apigw.Handler("GET /authorize", s.App.Authorize))
-	mux.Handle("GET /callback", apigw.Handler("GET /callback", s.App.Callback))
-	for _, route := range connections.Routes {
-		mux.Handle(route, apigw.Handler(route, s.Connections.Handle))
+	routes := map[string]http.Handler{
+		"GET /authorize":   apigw.Handler("GET /authorize", s.App.Authorize),
+		"GET /callback":    apigw.Handler("GET /callback", s.App.Callback),
+		"GET /":            http.HandlerFunc(s.index),
+		"GET /app/connect": http.HandlerFunc(s.connect),
+		"GET /app/return":  http.HandlerFunc(s.returnPage),
 	}
-	mux.HandleFunc("GET /{$}", s.index)
-	mux.HandleFunc("GET /app/connect", s.connect)
-	mux.HandleFunc("GET /app/return", s.returnPage)
-	return mux
+	for _, route := range connections.Routes {
+		routes[route] = apigw.Handler(route, s.Connections.Handle)
+	}
+	return newRouter(s.BaseURL, routes)
 }
 
 func trimID(id string) string {

@@ -76,6 +76,12 @@ func (a *App) deps(ctx context.Context) (*secrets.Secrets, *gotoauth.Store, *got
 	return sec, store, client, nil
 }
 
+// pendingStore returns the store of pending authorizations under sec's
+// token cipher.
+func (a *App) pendingStore(sec *secrets.Secrets) *pendingStore {
+	return &pendingStore{db: a.DB, table: a.Config.TableName, cipher: sec.TokenCipher, now: a.now}
+}
+
 // NewApp returns the App of the connect flow built from the function's
 // parts (configuration, AWS clients, secrets, logger).
 func NewApp(p *platform.Parts) *App {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
@@ -25,13 +26,13 @@ func (a *App) Authorize(ctx context.Context, req Request) (Response, error) {
 		return page(http.StatusBadRequest, "Invalid connect link", "The link's query string is malformed. Ask the app for a new link."), nil
 	}
 
-	sec, store, client, err := a.deps(ctx)
+	sec, _, client, err := a.deps(ctx)
 	if err != nil {
 		log.Error("secrets unavailable", "error", err)
 		return unavailable(), nil
 	}
 
-	link, err := gotoauth.VerifyLink(query, sec.LinkSigningKey, a.now())
+	link, err := verifyLink(query, sec.LinkKeys(a.now()), a.now())
 	switch {
 	case errors.Is(err, gotoauth.ErrLinkMalformed):
 		log.Info("refused", "status", 400, "reason", err.Error())
@@ -48,28 +49,79 @@ func (a *App) Authorize(ctx context.Context, req Request) (Response, error) {
 		return page(http.StatusBadRequest, "Invalid connect link", "return_to is not on an allowed origin (ALLOWED_RETURN_ORIGINS)."), nil
 	}
 
-	state := gotoauth.GenerateState()
+	if names := reservedParams(link.ReturnTo); len(names) > 0 {
+		log.Warn("refused", "status", 400, "reason", "return_to carries the connector's own parameters", "connection_id", link.ConnectionID)
+		return page(http.StatusBadRequest, "Invalid connect link",
+			"return_to must not carry its own "+strings.Join(names, ", ")+" parameter: the connector adds those when the flow ends."), nil
+	}
+
 	binding := gotoauth.GenerateState()
-	pending := gotoauth.Pending{
-		State:        state,
+	p := pending{
 		ConnectionID: link.ConnectionID,
 		ReturnTo:     link.ReturnTo,
-		BindingHash:  gotoauth.HashBinding(binding),
-		ExpiresAt:    a.now().Add(gotoauth.PendingLifetime),
+		BindingHash:  hashHex(binding),
+		ExpiresAt:    a.now().Add(PendingLifetime),
 	}
 	var opts []gotoauth.AuthCodeOption
 	if a.Config.PKCE {
-		pending.CodeVerifier = gotoauth.GenerateVerifier()
-		opts = append(opts, gotoauth.S256ChallengeOption(pending.CodeVerifier))
+		p.CodeVerifier = gotoauth.GenerateVerifier()
+		opts = append(opts, gotoauth.S256ChallengeOption(p.CodeVerifier))
 	}
-	if err := store.PutPending(ctx, pending); err != nil {
+	p, err = a.pendingStore(sec).put(ctx, linkID(link), p)
+	if errors.Is(err, errTooManyPending) {
+		log.Warn("refused", "status", 429, "reason", "too many authorizations in progress for this link", "connection_id", link.ConnectionID)
+		return page(http.StatusTooManyRequests, "This connect link is busy",
+			"This link has been opened too many times in the last 10 minutes. Finish connecting in the window you already opened, or ask the app for a new link."), nil
+	}
+	if err != nil {
 		log.Error("storing pending authorization failed", "error", err, "connection_id", link.ConnectionID)
 		return unavailable(), nil
 	}
 	log.Info("redirected to GoTo", "status", 302, "connection_id", link.ConnectionID, "pkce", a.Config.PKCE)
-	return redirect(client.AuthCodeURL(state, opts...), bindingCookie(a.Config.RedirectURI, state, binding)), nil
+	return redirect(client.AuthCodeURL(p.State, opts...), bindingCookie(a.Config.RedirectURI, p.State, binding)), nil
+}
+
+// verifyLink checks a connect link against each key in turn (the current
+// link signing key, then the previous one during its grace period).
+func verifyLink(query url.Values, keys [][]byte, now time.Time) (gotoauth.Link, error) {
+	var err error
+	for _, key := range keys {
+		var link gotoauth.Link
+		if link, err = gotoauth.VerifyLink(query, key, now); !errors.Is(err, gotoauth.ErrLinkSignature) {
+			return link, err
+		}
+	}
+	return gotoauth.Link{}, err
 }
 
 func unavailable() Response {
 	return page(http.StatusServiceUnavailable, "Temporarily unavailable", "Connecting is not possible right now. Please try again in a minute.")
+}
+
+// reservedParams returns the names among connection_id, error and status
+// that returnTo's query already carries. The connector adds these when it
+// sends the browser back, and they must be the only ones of their names,
+// or a return_to of ...?error=x would end as ...?error=x&status=connected.
+// The query is read as leniently as any app might read it: ';' separates
+// too, names are unescaped and compared without case.
+func reservedParams(returnTo string) []string {
+	u, err := url.Parse(returnTo)
+	if err != nil {
+		return nil
+	}
+	present := map[string]bool{}
+	for _, pair := range strings.FieldsFunc(u.RawQuery, func(r rune) bool { return r == '&' || r == ';' }) {
+		name, _, _ := strings.Cut(pair, "=")
+		if n, err := url.QueryUnescape(name); err == nil {
+			name = n
+		}
+		present[strings.ToLower(strings.TrimSpace(name))] = true
+	}
+	var names []string
+	for _, name := range []string{"connection_id", "error", "status"} {
+		if present[name] {
+			names = append(names, name)
+		}
+	}
+	return names
 }

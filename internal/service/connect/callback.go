@@ -24,7 +24,11 @@ func (a *App) Callback(ctx context.Context, req Request) (Response, error) {
 		return page(http.StatusBadRequest, "Invalid request", "The query string is malformed."), nil
 	}
 	state := query.Get("state")
-	if state == "" || len(query["state"]) > 1 {
+	switch {
+	case len(query["state"]) > 1:
+		log.Info("refused", "status", 400, "reason", "state given more than once")
+		return page(http.StatusBadRequest, "Invalid request", "The state parameter is given more than once. Start connecting again from the app."), nil
+	case state == "":
 		log.Info("refused", "status", 400, "reason", "missing state")
 		return page(http.StatusBadRequest, "Invalid request", "The state parameter is missing. Start connecting again from the app."), nil
 	}
@@ -36,23 +40,23 @@ func (a *App) Callback(ctx context.Context, req Request) (Response, error) {
 	}
 
 	// Secrets first: if they are unavailable, the state is left unused.
-	_, store, client, err := a.deps(ctx)
+	sec, store, client, err := a.deps(ctx)
 	if err != nil {
 		log.Error("secrets unavailable", "error", err)
 		return unavailable(), nil
 	}
 
-	pending, err := store.ConsumePending(ctx, state, binding)
+	pending, err := a.pendingStore(sec).consume(ctx, state, binding)
 	switch {
-	case errors.Is(err, gotoauth.ErrStateBinding):
+	case errors.Is(err, errStateBinding):
 		log.Warn("refused", "status", 403, "reason", "binding cookie does not match")
 		return page(http.StatusForbidden, "Connection could not be finished",
 			"This sign-in was started in another browser. Start connecting again from the app."), nil
-	case errors.Is(err, gotoauth.ErrStateExpired):
+	case errors.Is(err, errStateExpired):
 		log.Info("refused", "status", 400, "reason", "state expired")
 		return page(http.StatusBadRequest, "Connection could not be finished",
 			"The sign-in took longer than 10 minutes. Start connecting again from the app.", clearBindingCookie(a.Config.RedirectURI, state)), nil
-	case errors.Is(err, gotoauth.ErrStateUnknown):
+	case errors.Is(err, errStateUnknown):
 		log.Info("refused", "status", 400, "reason", "unknown or used state")
 		return page(http.StatusBadRequest, "Connection could not be finished",
 			"This sign-in has already been used or is unknown. Start connecting again from the app.", clearBindingCookie(a.Config.RedirectURI, state)), nil
@@ -82,11 +86,9 @@ func (a *App) Callback(ctx context.Context, req Request) (Response, error) {
 		if code == "access_denied" {
 			return done(http.StatusOK, code, "Not connected", "You declined access to your GoTo account. Nothing was connected."), nil
 		}
-		status := http.StatusBadRequest
-		if code == "server_error" || code == "temporarily_unavailable" {
-			status = http.StatusBadGateway
-		}
-		return done(status, code, "Not connected", "GoTo refused the authorization ("+code+"). Nothing was connected."), nil
+		// What the browser relays is input, whatever GoTo meant by it: a 4xx,
+		// so that nobody can raise the API's 5xx rate with a crafted URL.
+		return done(http.StatusBadRequest, code, "Not connected", "GoTo refused the authorization ("+code+"). Nothing was connected."), nil
 	}
 	code := query.Get("code")
 	if code == "" {
@@ -94,8 +96,17 @@ func (a *App) Callback(ctx context.Context, req Request) (Response, error) {
 		return done(http.StatusBadRequest, "invalid_request", "Not connected", "GoTo sent neither a code nor an error. Start connecting again from the app."), nil
 	}
 
-	// Exactly one exchange: a code works once and is never sent again.
+	// Exactly one exchange: a code works once and is never sent again,
+	// except after invalid_client, which GoTo answers before it looks at
+	// the code: once, with a client secret rotated meanwhile.
 	tok, err := client.Exchange(ctx, code, pending.CodeVerifier)
+	if isInvalidClient(err) {
+		if secret, ok := a.rotatedClientSecret(ctx, client.ClientSecret); ok {
+			log.Warn("GoTo refused the client secret; retrying once with the rotated one")
+			client.ClientSecret = secret
+			tok, err = client.Exchange(ctx, code, pending.CodeVerifier)
+		}
+	}
 	if err != nil {
 		errCode := gotoauth.ErrorCode(err)
 		class := gotoauth.Classify(err)

@@ -30,7 +30,7 @@ const (
 
 // env is one connector, its table, its clock and the GoTo it talks to.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	app   *connect.App
 	goto_ *gototest.Server
 	db    *dynamodb.Client
@@ -40,7 +40,7 @@ type env struct {
 	seen  []string // codes, states and cookie values that went by
 }
 
-func newEnv(t *testing.T, redirectURI string, opts ...gototest.Option) *env {
+func newEnv(t testing.TB, redirectURI string, opts ...gototest.Option) *env {
 	t.Helper()
 	srv := gototest.NewServer(opts...)
 	t.Cleanup(srv.Close)
@@ -69,17 +69,17 @@ func newEnv(t *testing.T, redirectURI string, opts ...gototest.Option) *env {
 	e := &env{t: t, goto_: srv, db: db, table: table, clock: clock, logs: logs, app: &connect.App{
 		Config: cfg, Secrets: sec, DB: db, Now: clock.Now, Logger: logs.Logger(),
 	}}
-	t.Cleanup(e.noSecretsLogged)
+	t.Cleanup(func() { e.noSecretsLogged(t) })
 	return e
 }
 
 // noSecretsLogged checks that no token, code, state, cookie or secret
 // stored or seen in the test's flows shows up in the logs.
-func (e *env) noSecretsLogged() {
+func (e *env) noSecretsLogged(t testing.TB) {
 	logs := e.logs.String()
 	secretsSeen := []string{e.goto_.ClientSecret, linkKey}
-	for _, item := range testutil.Items(e.t, e.db, e.table) {
-		for _, k := range []string{"access_token", "refresh_token", "code_verifier", "binding_hash"} {
+	for _, item := range testutil.Items(t, e.db, e.table) {
+		for _, k := range []string{"access_token", "refresh_token", "code_verifier", "binding_hash", "state_hash"} {
 			if v := testutil.S(item, k); v != "" {
 				secretsSeen = append(secretsSeen, v)
 			}
@@ -88,7 +88,7 @@ func (e *env) noSecretsLogged() {
 	secretsSeen = append(secretsSeen, e.seen...)
 	for _, s := range secretsSeen {
 		if len(s) >= 8 && strings.Contains(logs, s) {
-			e.t.Errorf("the logs contain a secret value (%d chars)", len(s))
+			t.Errorf("the logs contain a secret value (%d chars)", len(s))
 		}
 	}
 }
@@ -159,7 +159,7 @@ func (e *env) connect(connectionID, returnTo string) connect.Response {
 	return e.callback(back.RawQuery, cookie)
 }
 
-func checkHeaders(t *testing.T, r connect.Response) {
+func checkHeaders(t testing.TB, r connect.Response) {
 	t.Helper()
 	if r.Headers["Cache-Control"] != "no-store" || r.Headers["Referrer-Policy"] != "no-referrer" {
 		t.Fatalf("headers %v", r.Headers)
@@ -378,7 +378,7 @@ func TestCallbackRefusals(t *testing.T) {
 		e := newEnv(t, callbackHT)
 		consentURL, cookie := e.start("cust-1", returnTo)
 		back, _ := e.goto_.Approve(consentURL)
-		e.clock.Advance(gotoauth.PendingLifetime + time.Second)
+		e.clock.Advance(connect.PendingLifetime + time.Second)
 		r := e.callback(back.RawQuery, cookie)
 		if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.Body, "10 minutes") {
 			t.Fatalf("expired: %d %s", r.StatusCode, r.Body)

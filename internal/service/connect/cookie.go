@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/gotoconnector/gotoconnector/internal/service/config"
-	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
 // The binding cookie ties a state to the browser that started the flow.
@@ -30,7 +29,7 @@ func bindingCookie(redirectURI, state, value string) string {
 		Name:     bindingCookieName(state),
 		Value:    value,
 		Path:     cookiePath(redirectURI),
-		MaxAge:   int(gotoauth.PendingLifetime.Seconds()),
+		MaxAge:   int(PendingLifetime.Seconds()),
 		HttpOnly: true,
 		Secure:   secureCookies(redirectURI),
 		SameSite: http.SameSiteLaxMode,

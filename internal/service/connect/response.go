@@ -14,9 +14,11 @@ type (
 	Response = events.APIGatewayV2HTTPResponse
 )
 
-// securityHeaders go on every answer: nothing here may be cached, leak the
-// URL (with its code or signature) to another site, or be framed.
-func securityHeaders() map[string]string {
+// SecurityHeaders returns the headers of every answer of the connect flow
+// (the local server puts them on its own answers too): nothing here may be
+// cached, leak the URL (with its code or signature) to another site, or be
+// framed.
+func SecurityHeaders() map[string]string {
 	return map[string]string{
 		"Cache-Control":           "no-store",
 		"Pragma":                  "no-cache",
@@ -29,7 +31,7 @@ func securityHeaders() map[string]string {
 
 // redirect answers 302 to location.
 func redirect(location string, cookies ...string) Response {
-	h := securityHeaders()
+	h := SecurityHeaders()
 	h["Location"] = location
 	return Response{StatusCode: http.StatusFound, Headers: h, Cookies: cookies}
 }
@@ -40,7 +42,7 @@ func redirect(location string, cookies ...string) Response {
 func page(status int, title, message string, cookies ...string) Response {
 	t, m := html.EscapeString(title), html.EscapeString(message)
 	body := pageHead + t + pageMiddle + t + pageBetween + m + pageTail
-	h := securityHeaders()
+	h := SecurityHeaders()
 	h["Content-Type"] = "text/html; charset=utf-8"
 	return Response{StatusCode: status, Headers: h, Body: body, Cookies: cookies}
 }
@@ -57,17 +59,18 @@ const (
 	pageTail    = "</p></body></html>\n"
 )
 
-// withQuery returns rawURL with params added to its query (existing ones
-// kept).
+// withQuery returns rawURL with params appended to its query. The query
+// already there is kept byte for byte: /authorize refused a return_to that
+// carries any of params' names.
 func withQuery(rawURL string, params url.Values) string {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return rawURL
 	}
-	q := u.Query()
-	for k, vs := range params {
-		q[k] = vs
+	if u.RawQuery != "" {
+		u.RawQuery += "&"
 	}
-	u.RawQuery = q.Encode()
+	u.RawQuery += params.Encode()
+	u.ForceQuery = false
 	return u.String()
 }

@@ -20,8 +20,29 @@ import (
 type Secrets struct {
 	ClientSecret   string
 	LinkSigningKey []byte
+	// PreviousLinkSigningKey still verifies connect links until
+	// PreviousLinkKeyUntil: the key before the last rotation, for links
+	// minted just before it (see LinkKeyGrace).
+	PreviousLinkSigningKey []byte
+	PreviousLinkKeyUntil   time.Time
 	// TokenCipher encrypts tokens at rest; nil when no keys are configured.
 	TokenCipher *gotoauth.TokenCipher
+}
+
+// LinkKeyGrace is how long after a rotation of link_signing_key the
+// previous key (previous_link_signing_key in the same secret version) still
+// verifies connect links. The rotation time is the creation time of the
+// secret version that Secrets Manager reports.
+const LinkKeyGrace = time.Hour
+
+// LinkKeys returns the keys that verify connect links at now: the current
+// one, then the previous one during its grace period.
+func (s *Secrets) LinkKeys(now time.Time) [][]byte {
+	keys := [][]byte{s.LinkSigningKey}
+	if len(s.PreviousLinkSigningKey) > 0 && now.Before(s.PreviousLinkKeyUntil) {
+		keys = append(keys, s.PreviousLinkSigningKey)
+	}
+	return keys
 }
 
 // Source gives the current secrets.
@@ -33,6 +54,7 @@ type Source interface {
 type document struct {
 	ClientSecret             string            `json:"client_secret"`
 	LinkSigningKey           string            `json:"link_signing_key"`
+	PreviousLinkSigningKey   string            `json:"previous_link_signing_key"`
 	TokenEncryptionKeys      map[string]string `json:"token_encryption_keys"`
 	TokenEncryptionActiveKey string            `json:"token_encryption_active_key"`
 }
@@ -55,7 +77,10 @@ func build(d document) (*Secrets, error) {
 	if len(d.LinkSigningKey) < 16 {
 		errs = append(errs, errors.New("link_signing_key is missing or shorter than 16 characters"))
 	}
-	s := &Secrets{ClientSecret: d.ClientSecret, LinkSigningKey: []byte(d.LinkSigningKey)}
+	if d.PreviousLinkSigningKey != "" && len(d.PreviousLinkSigningKey) < 16 {
+		errs = append(errs, errors.New("previous_link_signing_key is shorter than 16 characters"))
+	}
+	s := &Secrets{ClientSecret: d.ClientSecret, LinkSigningKey: []byte(d.LinkSigningKey), PreviousLinkSigningKey: []byte(d.PreviousLinkSigningKey)}
 	if len(d.TokenEncryptionKeys) > 0 || d.TokenEncryptionActiveKey != "" {
 		keys, err := gotoauth.ParseTokenKeys(d.TokenEncryptionKeys)
 		if err == nil {
@@ -105,9 +130,10 @@ type Manager struct {
 	TTL      time.Duration
 	Now      func() time.Time
 
-	mu      sync.Mutex
-	cached  *Secrets
-	fetched time.Time
+	mu       sync.Mutex
+	cached   *Secrets
+	fetched  time.Time
+	reloaded time.Time // last forced read (Reload)
 }
 
 // Get returns the secrets, from the cache while they are fresh.
@@ -147,6 +173,11 @@ func (m *Manager) fetch(ctx context.Context) (*Secrets, error) {
 	s, err := Parse([]byte(*out.SecretString))
 	if err != nil {
 		return nil, fmt.Errorf("secret %s: %w", m.SecretID, err)
+	}
+	// The previous link key counts from the creation of this version: the
+	// rotation. Without that time it is not accepted at all.
+	if len(s.PreviousLinkSigningKey) > 0 && out.CreatedDate != nil {
+		s.PreviousLinkKeyUntil = out.CreatedDate.Add(LinkKeyGrace)
 	}
 	return s, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/gotoconnector/gotoconnector/internal/devtools/localrun"
+	connectflow "github.com/gotoconnector/gotoconnector/internal/service/connect"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
 )
@@ -210,8 +211,8 @@ func checkBindingCookie(t *testing.T, tab context.Context, stack *localrun.Stack
 		t.Error("binding cookie is Secure on http://localhost; the browser would never send it back")
 	}
 	if expires := time.Unix(int64(c.Expires), 0); c.Session || time.Until(expires) <= 0 ||
-		time.Until(expires) > gotoauth.PendingLifetime+time.Minute {
-		t.Errorf("binding cookie expires at %v (session %t); want within %v", expires, c.Session, gotoauth.PendingLifetime)
+		time.Until(expires) > connectflow.PendingLifetime+time.Minute {
+		t.Errorf("binding cookie expires at %v (session %t); want within %v", expires, c.Session, connectflow.PendingLifetime)
 	}
 	if cs := bindingCookies(t, tab, stack.BaseURL+"/"); len(cs) != 0 {
 		t.Errorf("binding cookie is sent to %s/ too; want the callback path only", stack.BaseURL)

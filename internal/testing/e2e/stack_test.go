@@ -75,6 +75,7 @@ type stack struct {
 	envs    map[string]map[string]string // environment per function
 	logs    *testutil.Logs               // everything the emulators and functions wrote
 	seen    []string                     // secret values that went by: none may be logged
+	aws     map[string][]*awsRecorder    // per function: its AWS endpoints, recording each call
 }
 
 // startStack builds the four bootstraps with the Makefile's targets and
@@ -117,6 +118,7 @@ func startStack(t *testing.T, extraEnv map[string]string, goToOpts ...gototest.O
 	s := &stack{
 		t: t, goTo: goTo, secrets: sm, events: eb, db: db, table: table, cipher: cipher,
 		fns: map[string]*invoke.Emulator{}, boots: map[string]string{}, envs: map[string]map[string]string{}, logs: &testutil.Logs{},
+		aws:  map[string][]*awsRecorder{},
 		seen: []string{goTo.ClientSecret, linkKey, base64.StdEncoding.EncodeToString(tokenKey)},
 	}
 	t.Cleanup(s.nothingSecretLogged)
@@ -181,7 +183,9 @@ func startStack(t *testing.T, extraEnv map[string]string, goToOpts ...gototest.O
 		}
 		// The environment sam local invoke would give the function with
 		// these values; nothing of the test's own environment leaks in.
-		env := invoke.Environment(fn, invoke.EnvVars{b.id: vars}, nil)
+		// Each AWS endpoint is a recording proxy of the function's own, so
+		// that its calls can be compared with its policy.
+		env := invoke.Environment(fn, invoke.EnvVars{b.id: s.recordAWS(b.id, vars)}, nil)
 		s.boots[b.id], s.envs[b.id] = b.bootstrap, env
 		for _, k := range []string{"GOTO_CLIENT_SECRET", "GOTO_LINK_SIGNING_KEY"} {
 			if _, ok := env[k]; ok {
@@ -207,10 +211,34 @@ func startStack(t *testing.T, extraEnv map[string]string, goToOpts ...gototest.O
 	for _, em := range s.fns {
 		t.Cleanup(func() { em.Close() })
 	}
+	// Whatever a test drives, no function calls what its policy lacks.
+	t.Cleanup(func() {
+		for _, p := range privilegeProblems(gotoconnector.Template, functionCalls(s.aws), false) {
+			t.Error(p)
+		}
+	})
 	if len(startErrs) > 0 {
 		t.Fatal(startErrs)
 	}
 	return s
+}
+
+// recordAWS returns vars with every AWS endpoint (AWS_ENDPOINT_URL*)
+// replaced by a recording proxy of function id's own.
+func (s *stack) recordAWS(id string, vars map[string]string) map[string]string {
+	names := stackNames{table: s.table, secret: secretID, bus: vars["EVENT_BUS_NAME"]}
+	if names.bus == "" {
+		names.bus = "default"
+	}
+	out := maps.Clone(vars)
+	for k, v := range vars {
+		if strings.HasPrefix(k, "AWS_ENDPOINT_URL") && v != "" {
+			r := newAWSRecorder(s.t, v, names)
+			s.aws[id] = append(s.aws[id], r)
+			out[k] = r.URL()
+		}
+	}
+	return out
 }
 
 // twin starts one more instance of a function, as Lambda does under load:

@@ -1,0 +1,159 @@
+package e2e_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/gotoconnector/gotoconnector"
+	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
+)
+
+// TestLeastPrivilege drives every path of every function through the real
+// bootstraps, records each AWS API call each one makes (a recording proxy
+// in front of each of its endpoints), and compares them with the
+// function's policy in template.yaml: a call the policy lacks would fail
+// only once deployed; a grant never used, or a wildcard, is more than the
+// function needs. It then shows the comparison bites on this very run: a
+// policy widened by one action, and one narrowed by an action the
+// function uses, are both reported.
+func TestLeastPrivilege(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, nil)
+	const id = "lp-customer"
+
+	// authorize: a forged link (refused before any call but the secret),
+	// then a good one (a pending state stored).
+	link, err := gotoauth.SignLink("https://"+apiDomain+"/authorize", []byte(linkKey),
+		gotoauth.Link{ConnectionID: id, ReturnTo: returnTo, Expires: time.Now().Add(15 * time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(link)
+	forged := strings.Replace(u.RawQuery, "connection_id="+id, "connection_id=other", 1)
+	if r := s.http("AuthorizeFunction", httpEvent("GET /authorize", forged)); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("forged link: %d", r.StatusCode)
+	}
+	r := s.http("AuthorizeFunction", httpEvent("GET /authorize", u.RawQuery))
+	if r.StatusCode != http.StatusFound || len(r.Cookies) != 1 {
+		t.Fatalf("authorize: %d %v", r.StatusCode, r.Cookies)
+	}
+	c, _ := http.ParseSetCookie(r.Cookies[0])
+	back, err := s.goTo.Approve(r.Headers["Location"])
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// callback: another browser's cookie (the pending state is read to
+	// say why), the real one (consumed, exchanged, stored), a replay.
+	if r := s.http("CallbackFunction", httpEvent("GET /callback", back.RawQuery, c.Name+"=forged-binding-value-0123456789")); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("forged cookie: %d", r.StatusCode)
+	}
+	if r := s.http("CallbackFunction", httpEvent("GET /callback", back.RawQuery, c.Name+"="+c.Value)); r.StatusCode != http.StatusFound {
+		t.Fatalf("callback: %d %s", r.StatusCode, r.Body)
+	}
+	if r := s.http("CallbackFunction", httpEvent("GET /callback", back.RawQuery, c.Name+"="+c.Value)); r.StatusCode != http.StatusBadRequest {
+		t.Fatalf("replay: %d", r.StatusCode)
+	}
+
+	// refresh: a forced refresh, one that is not needed (the lease is
+	// refused, and the connection read to say why) and a scheduled sweep.
+	if sum := s.refresh(map[string]any{"connection_ids": []string{id}, "force": true}); sum.Refreshed != 1 {
+		t.Fatalf("forced refresh: %+v", sum)
+	}
+	if sum := s.refresh(map[string]any{"connection_ids": []string{id}}); sum.Skipped != 1 {
+		t.Fatalf("refresh of a fresh connection: %+v", sum)
+	}
+	s.refresh(scheduledEvent())
+
+	calls := functionCalls(s.aws)
+	for fn, cs := range calls {
+		t.Logf("%s called: %s", fn, describeCalls(cs))
+	}
+	for _, p := range privilegeProblems(gotoconnector.Template, calls, true) {
+		t.Error(p)
+	}
+
+	// The comparison fails both ways on these very calls.
+	widened := editPolicy(t, gotoconnector.Template, "AuthorizeFunction", func(actions *yaml.Node) {
+		actions.Content = append(actions.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "dynamodb:Scan"})
+	})
+	if p := privilegeProblems(widened, calls, true); len(p) != 1 || !strings.Contains(p[0], "grants dynamodb:Scan on table, which it never used") {
+		t.Errorf("a policy widened by dynamodb:Scan gives problems %q", p)
+	}
+	narrowed := editPolicy(t, gotoconnector.Template, "CallbackFunction", func(actions *yaml.Node) {
+		actions.Content = removeScalar(actions.Content, "dynamodb:GetItem")
+	})
+	if p := privilegeProblems(narrowed, calls, true); len(p) != 1 || !strings.Contains(p[0], "calls dynamodb:GetItem on table, which its policy does not allow") {
+		t.Errorf("a policy without dynamodb:GetItem gives problems %q", p)
+	}
+}
+
+// TestLeastPrivilegeCheck checks the comparison itself without running
+// anything: calls that are exactly each function's grants pass; an added
+// grant, a removed one, a wildcard and a foreign resource are reported.
+func TestLeastPrivilegeCheck(t *testing.T) {
+	grants, problems, err := functionGrants(gotoconnector.Template)
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("reading the policies: %v %q", err, problems)
+	}
+	calls := map[string]map[awsCall]int{}
+	for fn, gs := range grants {
+		calls[fn] = map[awsCall]int{}
+		for _, g := range gs {
+			calls[fn][awsCall(g)] = 1
+		}
+	}
+	if p := privilegeProblems(gotoconnector.Template, calls, true); len(p) != 0 {
+		t.Fatalf("calls equal to the grants give problems %q", p)
+	}
+	wild := editPolicy(t, gotoconnector.Template, "RefreshFunction", func(actions *yaml.Node) {
+		actions.Content = append(actions.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "dynamodb:*"})
+	})
+	if p := privilegeProblems(wild, calls, true); len(p) != 1 || !strings.Contains(p[0], "a wildcard") {
+		t.Errorf("a wildcard gives %q", p)
+	}
+	foreign := map[string]map[awsCall]int{"AuthorizeFunction": {{Action: "dynamodb:PutItem", Resource: "other:another-table"}: 1}}
+	if p := privilegeProblems(gotoconnector.Template, foreign, false); len(p) != 1 || !strings.Contains(p[0], "does not allow") {
+		t.Errorf("a call on another table gives %q", p)
+	}
+}
+
+// editPolicy returns template with fn's first policy statement's Action
+// list changed by edit.
+func editPolicy(t *testing.T, template []byte, fn string, edit func(actions *yaml.Node)) []byte {
+	t.Helper()
+	var doc yaml.Node
+	if err := yaml.Unmarshal(template, &doc); err != nil {
+		t.Fatal(err)
+	}
+	pols := mapValue(mapValue(mapValue(mapValue(doc.Content[0], "Resources"), fn), "Properties"), "Policies")
+	if pols == nil || len(pols.Content) == 0 {
+		t.Fatalf("%s has no Policies", fn)
+	}
+	stmts := mapValue(pols.Content[0], "Statement")
+	actions := mapValue(stmts.Content[0], "Action")
+	if actions.Kind == yaml.ScalarNode {
+		*actions = yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: actions.Value}}}
+	}
+	edit(actions)
+	out, err := yaml.Marshal(&doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func removeScalar(nodes []*yaml.Node, v string) []*yaml.Node {
+	var out []*yaml.Node
+	for _, n := range nodes {
+		if n.Value != v {
+			out = append(out, n)
+		}
+	}
+	return out
+}
