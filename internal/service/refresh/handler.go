@@ -49,6 +49,7 @@ func (s *Sweeper) Handle(ctx context.Context, event json.RawMessage) (Summary, e
 	} else {
 		sum, err = s.Sweep(ctx)
 	}
+	sum = s.retryRotatedClient(ctx, sum)
 	s.emit(mode, sum, err)
 	if s.Logger != nil && sum.Deferred > 0 {
 		s.Logger.Error("refresh run left due connections for the next run: if this repeats, the sweep cannot keep up (raise REFRESH_RATE_LIMIT with GoTo's consent, run the schedule more often, or lengthen REFRESH_INTERVAL)",
@@ -105,3 +106,49 @@ func (s *Sweeper) emit(mode string, sum Summary, runErr error) {
 
 // MetricsNamespace is the CloudWatch namespace of the refresh metrics.
 const MetricsNamespace = "GoToConnector"
+
+// retryRotatedClient refreshes again, once, the connections GoTo refused
+// with invalid_client, when RotatedClient has a token source with a newer
+// client secret (the secret was rotated and this function's copy was
+// stale). GoTo authenticates the client before it looks at the refresh
+// token, so the refused refresh tokens are unused. The summary counts the
+// second attempt in place of the first.
+func (s *Sweeper) retryRotatedClient(ctx context.Context, sum Summary) Summary {
+	var ids []string
+	for id, code := range sum.Errors {
+		if code == "invalid_client" {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 || s.RotatedClient == nil {
+		return sum
+	}
+	ts := s.RotatedClient(ctx)
+	if ts == nil {
+		return sum
+	}
+	if s.Logger != nil {
+		s.Logger.Warn("GoTo refused the client secret (invalid_client) and the secret has changed since: refreshing again with the new one", "connections", len(ids))
+	}
+	again := (&Sweeper{Source: ts, Concurrency: s.Concurrency, Logger: s.Logger}).RefreshIDs(ctx, ids, true)
+	for _, id := range ids {
+		delete(sum.Errors, id)
+	}
+	sum.Failed -= len(ids)
+	sum.ConfigErrors -= len(ids)
+	sum.Refreshed += again.Refreshed
+	sum.ReauthRequired += again.ReauthRequired
+	sum.Failed += again.Failed
+	sum.ConfigErrors += again.ConfigErrors
+	sum.LimiterErrors += again.LimiterErrors
+	sum.StoreFailures += again.StoreFailures
+	sum.Skipped += again.Skipped
+	sum.Deferred += again.Deferred
+	for id, code := range again.Errors {
+		if sum.Errors == nil {
+			sum.Errors = map[string]string{}
+		}
+		sum.Errors[id] = code
+	}
+	return sum
+}

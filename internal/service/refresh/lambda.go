@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/gotoconnector/gotoconnector/internal/service/platform"
+	"github.com/gotoconnector/gotoconnector/internal/service/secrets"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
@@ -13,7 +14,10 @@ import (
 // builds its token source from the current secrets (cached by p.Secrets),
 // so a rotated client secret or token key is picked up; the rate limit
 // (REFRESH_RATE_LIMIT) holds for this sweep and, through the table, for
-// every refresher using the same client id.
+// every refresher using the same client id. When GoTo refuses the client
+// secret (invalid_client), the secret is re-read once and, if it changed,
+// the refused connections are refreshed again with the new one before they
+// count as configuration errors.
 func NewHandler(p *platform.Parts) func(ctx context.Context, event json.RawMessage) (Summary, error) {
 	return func(ctx context.Context, event json.RawMessage) (Summary, error) {
 		sec, err := p.Secrets.Get(ctx)
@@ -26,7 +30,22 @@ func NewHandler(p *platform.Parts) func(ctx context.Context, event json.RawMessa
 			p.Logger.Error("cannot build the token source", "error", err)
 			return Summary{}, err
 		}
-		s := &Sweeper{Source: ts, Logger: p.Logger, Metrics: os.Stdout}
+		s := &Sweeper{Source: ts, Logger: p.Logger, Metrics: os.Stdout,
+			RotatedClient: func(ctx context.Context) *gotoauth.TokenSource {
+				r, ok := p.Secrets.(secrets.Reloader)
+				if !ok {
+					return nil
+				}
+				fresh, err := r.Reload(ctx)
+				if err != nil || fresh.ClientSecret == sec.ClientSecret {
+					return nil
+				}
+				ts, err := p.TokenSource(fresh, gotoauth.WithRateLimit(p.Config.RefreshRateLimit))
+				if err != nil {
+					return nil
+				}
+				return ts
+			}}
 		return s.Handle(ctx, event)
 	}
 }

@@ -29,6 +29,10 @@ type Sweeper struct {
 	// Metrics receives the one JSON line per run (CloudWatch Embedded
 	// Metric Format); os.Stdout in Lambda. Nil writes none.
 	Metrics io.Writer
+	// RotatedClient, when set, is asked after GoTo refused the client
+	// secret (invalid_client) for a token source built with a newer one;
+	// nil when the secret has not changed.
+	RotatedClient func(ctx context.Context) *gotoauth.TokenSource
 }
 
 // Sweep refreshes every connection due now.

@@ -654,3 +654,43 @@ func TestUnknownTokenKeyIsAConfigurationError(t *testing.T) {
 		t.Fatalf("%+v", res)
 	}
 }
+
+// GoTo refuses a stale client secret (invalid_client); the secret was
+// rotated meanwhile: the refused connections are refreshed again, once,
+// with the new secret, and count as refreshed, not as configuration errors.
+func TestInvalidClientRetriesWithRotatedSecret(t *testing.T) {
+	w := newWorld(t)
+	w.connect("c1", "c2")
+	w.clock.Advance(25 * time.Hour)
+	stale := w.client()
+	stale.ClientSecret = "the-secret-before-rotation"
+	staleTS, err := gotoauth.NewTokenSource(w.store(), stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asked := 0
+	s := &refresh.Sweeper{Source: staleTS, RotatedClient: func(context.Context) *gotoauth.TokenSource {
+		asked++
+		return w.source()
+	}}
+	sum, err := s.Handle(context.Background(), json.RawMessage(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if asked != 1 || sum.Refreshed != 2 || sum.Failed != 0 || sum.ConfigErrors != 0 || len(sum.Errors) != 0 {
+		t.Fatalf("asked %d times; %+v", asked, sum)
+	}
+	for _, id := range []string{"c1", "c2"} {
+		if c := w.conn(id); !w.goto_.ValidRefreshToken(c.RefreshToken) || c.FailureCount != 0 {
+			t.Fatalf("%s: refresh token valid %v, failures %d", id, w.goto_.ValidRefreshToken(c.RefreshToken), c.FailureCount)
+		}
+	}
+
+	// Without a newer secret, they stay configuration errors.
+	w.clock.Advance(25 * time.Hour)
+	s.RotatedClient = func(context.Context) *gotoauth.TokenSource { return nil }
+	sum, _ = s.Handle(context.Background(), json.RawMessage(`{}`))
+	if sum.ConfigErrors != 2 || sum.Errors["c1"] != "invalid_client" {
+		t.Fatalf("%+v", sum)
+	}
+}
