@@ -11,6 +11,7 @@ import (
 
 	"github.com/gotoconnector/gotoconnector"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
+	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
 )
 
 // TestLeastPrivilege drives every path of every function through the real
@@ -69,6 +70,28 @@ func TestLeastPrivilege(t *testing.T) {
 		t.Fatalf("refresh of a fresh connection: %+v", sum)
 	}
 	s.refresh(scheduledEvent())
+
+	// connections: status (a read), a token that needs a refresh (through
+	// the lease), the reauth listing (its index) once the refresh function
+	// found the grant dead (an event), and a disconnect (a delete, an event).
+	if status, _ := s.api("GET /connections/{connection_id}", id, ""); status != http.StatusOK {
+		t.Fatalf("GET connection: %d", status)
+	}
+	s.expireAccessTokenIn(id, time.Minute)
+	if tok := s.token(id, ""); tok["access_token"] == nil {
+		t.Fatalf("token: %v", tok)
+	}
+	s.goTo.FailAlways(gototest.OAuthError(400, "invalid_grant", "revoked"))
+	if sum := s.refresh(map[string]any{"connection_ids": []string{id}, "force": true}); sum.ReauthRequired != 1 {
+		t.Fatalf("refresh of a dead grant: %+v", sum)
+	}
+	s.goTo.StopFailing()
+	if status, body := s.api("GET /connections", "", "status=reauth_required"); status != http.StatusOK || len(body["connections"].([]any)) != 1 {
+		t.Fatalf("list: %d %v", status, body)
+	}
+	if status, _ := s.api("DELETE /connections/{connection_id}", id, ""); status != http.StatusNoContent {
+		t.Fatalf("DELETE: %d", status)
+	}
 
 	calls := functionCalls(s.aws)
 	for fn, cs := range calls {
