@@ -187,7 +187,7 @@ func Classify(err error) Class {
 		return Permanent
 	case errors.Is(err, ErrLinkMalformed), errors.Is(err, ErrLinkSignature), errors.Is(err, ErrLinkExpired), errors.Is(err, ErrInvalidConnectionID), errors.Is(err, ErrInvalidListing):
 		return Invalid
-	case errors.Is(err, ErrTokenKey), errors.Is(err, ErrNotConfigured):
+	case errors.Is(err, ErrTokenKey), errors.Is(err, ErrNotConfigured), errors.Is(err, ErrNoActiveKey):
 		return Configuration
 	case errors.As(err, &gone):
 		return Configuration
@@ -246,7 +246,7 @@ func ErrorCode(err error) string {
 		return "bad_signature"
 	case errors.Is(err, ErrLinkExpired):
 		return "link_expired"
-	case errors.Is(err, ErrNotConfigured):
+	case errors.Is(err, ErrNotConfigured), errors.Is(err, ErrNoActiveKey):
 		return "not_configured"
 	case errors.Is(err, ErrLimiter):
 		return "rate_limiter"

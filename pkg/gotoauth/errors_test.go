@@ -145,6 +145,7 @@ func TestErrorTable(t *testing.T) {
 			ts := source(gotoauth.WithMargin(2*time.Hour), gotoauth.WithLimiter(failingLimiter{}))
 			return ts.Refresh(ctx, "lim", true).Err
 		}, gotoauth.ErrLimiter, gotoauth.Transient, "rate_limiter", false, true},
+		{"re-encryption without keys", func() error { _, err := st.ReencryptAll(ctx, 1); return err }, gotoauth.ErrNoActiveKey, gotoauth.Configuration, "not_configured", false, false},
 		{"zero TokenSource", func() error { _, err := (&gotoauth.TokenSource{}).AccessToken(ctx, "c"); return err }, gotoauth.ErrNotConfigured, gotoauth.Configuration, "not_configured", false, false},
 		{"zero Store", func() error { _, err := (&gotoauth.Store{}).Connection(ctx, "c"); return err }, gotoauth.ErrNotConfigured, gotoauth.Configuration, "not_configured", false, false},
 		{"zero Client", func() error { _, err := (&gotoauth.Client{}).Refresh(ctx, "rt"); return err }, gotoauth.ErrNotConfigured, gotoauth.Configuration, "not_configured", false, false},
