@@ -3,20 +3,26 @@
 // authenticated HTTP client for GoTo's APIs, on the connections the GoTo
 // connector stores in DynamoDB.
 //
-//	awsCfg, _ := config.LoadDefaultConfig(ctx)
-//	store, err := gotoauth.NewStore(dynamodb.NewFromConfig(awsCfg), "goto-connector-table",
-//		gotoauth.WithTokenCipher(cipher)) // when token_encryption_keys are set
-//	if err != nil { ... }
-//	ts, err := gotoauth.NewTokenSource(store, &gotoauth.Client{
-//		ClientID: clientID, ClientSecret: clientSecret,
-//	}, gotoauth.WithRateLimit(10)) // REFRESH_RATE_LIMIT, shared with the sweep
-//	if err != nil { ... }
+//	cfg, _ := config.LoadDefaultConfig(ctx)
+//	store, err := gotoauth.NewStore(dynamodb.NewFromConfig(cfg), "goto-connector-table")
+//	if err != nil {
+//		log.Fatal(err) // a missing client or table name
+//	}
+//	ts, err := gotoauth.NewTokenSource(store,
+//		&gotoauth.Client{ClientID: clientID, ClientSecret: clientSecret},
+//		gotoauth.WithRateLimit(10)) // REFRESH_RATE_LIMIT, shared with the sweep
+//	if err != nil {
+//		log.Fatal(err)
+//	}
 //	resp, err := ts.Client(ctx, "customer-42").Get("https://api.getgo.com/admin/rest/v1/me")
 //	switch {
-//	case errors.Is(err, gotoauth.ErrReauthRequired): // send the customer a new connect link
-//	case errors.Is(err, gotoauth.ErrNotFound):       // never connected, or disconnected
-//	case err != nil:                                  // transient: try again later
+//	case gotoauth.IsPermanent(err): // ErrReauthRequired: send the customer a new connect link
+//	case errors.Is(err, gotoauth.ErrNotFound): // never connected, or disconnected
+//	case err != nil: // transient: try again later
 //	}
+//
+// With token_encryption_keys in the connector's secret, add
+// WithTokenCipher (and RequireEncryption) to NewStore.
 //
 // The pieces:
 //
