@@ -19,6 +19,8 @@
 //	case gotoauth.IsPermanent(err): // ErrReauthRequired: send the customer a new connect link
 //	case errors.Is(err, gotoauth.ErrNotFound): // never connected, or disconnected
 //	case err != nil: // transient: try again later
+//	default:
+//		defer resp.Body.Close() // GoTo's answer
 //	}
 //
 // With token_encryption_keys in the connector's secret, add
