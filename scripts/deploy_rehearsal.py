@@ -462,8 +462,10 @@ def check_stack(m, name, template, body, stack, params, defaults, code):
             problems.append(f"{lid}: retention {g.get('retentionInDays')} days, want {p['LogRetentionDays']}")
 
     table = ddb.describe_table(TableName=phys["ConnectionsTable"])["Table"]
-    if [i["IndexName"] for i in table.get("GlobalSecondaryIndexes", [])] != ["due"]:
-        problems.append(f"ConnectionsTable: indexes {table.get('GlobalSecondaryIndexes')}, want the due index")
+    declared = sorted(g["IndexName"] for g in body["Resources"]["ConnectionsTable"]["Properties"].get("GlobalSecondaryIndexes", []))
+    deployed = sorted(i["IndexName"] for i in table.get("GlobalSecondaryIndexes", []))
+    if deployed != declared:
+        problems.append(f"ConnectionsTable: indexes {deployed}, want the template's {declared}")
 
     rules = [lid for lid, r in body["Resources"].items() if r["Type"] == "AWS::Events::Rule"]
     for lid in rules:
