@@ -43,6 +43,9 @@ type RefreshResult struct {
 	Class        Class
 	Err          error
 	Connection   *Connection
+	// ProviderLatency is how long GoTo's token endpoint took (zero when it
+	// was not called).
+	ProviderLatency time.Duration
 }
 
 // Refresh refreshes connection id now if it is due (or whatever its
@@ -173,14 +176,17 @@ func (ts *TokenSource) refreshOne(ctx context.Context, id string, n need, onAnsw
 		return res
 	}
 
+	sent := time.Now()
 	tok, err := ts.client.Refresh(work, conn.RefreshToken)
+	res.ProviderLatency = time.Since(sent)
 	if err == nil {
 		next := ts.store.refreshedState(conn, tok, ts.store.now())
 		if onAnswer != nil {
 			onAnswer(next)
 		}
-		res, _ := ts.storeAnswer(work, id, conn, next, tok.RefreshToken != "")
-		return res
+		stored, _ := ts.storeAnswer(work, id, conn, next, tok.RefreshToken != "")
+		stored.ProviderLatency = res.ProviderLatency
+		return stored
 	}
 
 	class := Classify(err)

@@ -9,8 +9,10 @@ package connect
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/gotoconnector/gotoconnector/internal/service/config"
@@ -30,6 +32,10 @@ type App struct {
 	HTTPClient *http.Client
 	// Logger receives one line per request outcome; never a secret.
 	Logger *slog.Logger
+	// Metrics receives one CloudWatch Embedded Metric Format line per
+	// request (outcome, reason, GoTo's latency); os.Stdout in Lambda, nil
+	// writes none.
+	Metrics io.Writer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Events receives connection.connected when a callback stores a
@@ -85,5 +91,5 @@ func (a *App) pendingStore(sec *secrets.Secrets) *pendingStore {
 // NewApp returns the App of the connect flow built from the function's
 // parts (configuration, AWS clients, secrets, logger).
 func NewApp(p *platform.Parts) *App {
-	return &App{Config: p.Config, Secrets: p.Secrets, DB: p.DB, HTTPClient: p.HTTPClient, Logger: p.Logger, Events: p.Events}
+	return &App{Config: p.Config, Secrets: p.Secrets, DB: p.DB, HTTPClient: p.HTTPClient, Logger: p.Logger, Events: p.Events, Metrics: os.Stdout}
 }

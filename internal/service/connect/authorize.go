@@ -18,10 +18,13 @@ import (
 // Bad input gets 400 and a bad or expired signature 403, each with a short
 // page; nothing is stored then. It never returns an error: failures of its
 // own (secrets, DynamoDB) are a 503 page.
-func (a *App) Authorize(ctx context.Context, req Request) (Response, error) {
+func (a *App) Authorize(ctx context.Context, req Request) (resp Response, err error) {
+	o := &outcome{route: "authorize"}
+	defer func() { o.end(a.Metrics, resp.StatusCode) }()
 	log := a.logger().With("route", "GET /authorize", "request_id", req.RequestContext.RequestID)
 	query, err := url.ParseQuery(req.RawQueryString)
 	if err != nil {
+		o.reason = "malformed query"
 		log.Info("refused", "status", 400, "reason", "malformed query")
 		return page(http.StatusBadRequest, "Invalid connect link", "The link's query string is malformed. Ask the app for a new link."), nil
 	}
@@ -35,21 +38,26 @@ func (a *App) Authorize(ctx context.Context, req Request) (Response, error) {
 	link, err := verifyLink(query, sec.LinkKeys(a.now()), a.now())
 	switch {
 	case errors.Is(err, gotoauth.ErrLinkMalformed):
+		o.reason = "malformed link"
 		log.Info("refused", "status", 400, "reason", err.Error())
 		return page(http.StatusBadRequest, "Invalid connect link", strings.TrimPrefix(err.Error(), "gotoauth: ")+". Ask the app for a new link."), nil
 	case errors.Is(err, gotoauth.ErrLinkExpired):
+		o.reason = "link expired"
 		log.Info("refused", "status", 403, "reason", "link expired", "connection_id", query.Get("connection_id"))
 		return page(http.StatusForbidden, "This connect link has expired", "Go back to the app and start connecting again."), nil
 	case err != nil:
+		o.reason = "bad signature"
 		log.Warn("refused", "status", 403, "reason", "bad signature", "connection_id", query.Get("connection_id"))
 		return page(http.StatusForbidden, "Invalid connect link", "The link's signature does not match. Ask the app for a new link."), nil
 	}
 	if link.ReturnTo != "" && !a.Config.ReturnToAllowed(link.ReturnTo) {
+		o.reason = "return_to origin not allowed"
 		log.Warn("refused", "status", 400, "reason", "return_to origin not allowed", "connection_id", link.ConnectionID)
 		return page(http.StatusBadRequest, "Invalid connect link", "return_to is not on an allowed origin (ALLOWED_RETURN_ORIGINS)."), nil
 	}
 
 	if names := reservedParams(link.ReturnTo); len(names) > 0 {
+		o.reason = "return_to carries the connector's own parameters"
 		log.Warn("refused", "status", 400, "reason", "return_to carries the connector's own parameters", "connection_id", link.ConnectionID)
 		return page(http.StatusBadRequest, "Invalid connect link",
 			"return_to must not carry its own "+strings.Join(names, ", ")+" parameter: the connector adds those when the flow ends."), nil
@@ -69,6 +77,7 @@ func (a *App) Authorize(ctx context.Context, req Request) (Response, error) {
 	}
 	p, err = a.pendingStore(sec).put(ctx, linkID(link), p)
 	if errors.Is(err, errTooManyPending) {
+		o.reason = "too many authorizations in progress for this link"
 		log.Warn("refused", "status", 429, "reason", "too many authorizations in progress for this link", "connection_id", link.ConnectionID)
 		return page(http.StatusTooManyRequests, "This connect link is busy",
 			"This link has been opened too many times in the last 10 minutes. Finish connecting in the window you already opened, or ask the app for a new link."), nil

@@ -16,24 +16,30 @@ import (
 // most one goes on. The code is then exchanged exactly once and the
 // connection stored. The browser goes back to return_to with
 // status=connected or status=error&error=<code>, or sees a result page.
-func (a *App) Callback(ctx context.Context, req Request) (Response, error) {
+func (a *App) Callback(ctx context.Context, req Request) (resp Response, err error) {
+	o := &outcome{route: "callback"}
+	defer func() { o.end(a.Metrics, resp.StatusCode) }()
 	log := a.logger().With("route", "GET /callback", "request_id", req.RequestContext.RequestID)
 	query, err := url.ParseQuery(req.RawQueryString)
 	if err != nil {
+		o.reason = "malformed query"
 		log.Info("refused", "status", 400, "reason", "malformed query")
 		return page(http.StatusBadRequest, "Invalid request", "The query string is malformed."), nil
 	}
 	state := query.Get("state")
 	switch {
 	case len(query["state"]) > 1:
+		o.reason = "state given more than once"
 		log.Info("refused", "status", 400, "reason", "state given more than once")
 		return page(http.StatusBadRequest, "Invalid request", "The state parameter is given more than once. Start connecting again from the app."), nil
 	case state == "":
+		o.reason = "missing state"
 		log.Info("refused", "status", 400, "reason", "missing state")
 		return page(http.StatusBadRequest, "Invalid request", "The state parameter is missing. Start connecting again from the app."), nil
 	}
 	binding, ok := requestCookie(req, bindingCookieName(state))
 	if !ok {
+		o.reason = "no binding cookie"
 		log.Info("refused", "status", 400, "reason", "no binding cookie")
 		return page(http.StatusBadRequest, "Connection could not be finished",
 			"This sign-in was not started in this browser, or took longer than 10 minutes. Start connecting again from the app."), nil
@@ -49,14 +55,17 @@ func (a *App) Callback(ctx context.Context, req Request) (Response, error) {
 	pending, err := a.pendingStore(sec).consume(ctx, state, binding)
 	switch {
 	case errors.Is(err, errStateBinding):
+		o.reason = "binding cookie does not match"
 		log.Warn("refused", "status", 403, "reason", "binding cookie does not match")
 		return page(http.StatusForbidden, "Connection could not be finished",
 			"This sign-in was started in another browser. Start connecting again from the app."), nil
 	case errors.Is(err, errStateExpired):
+		o.reason = "state expired"
 		log.Info("refused", "status", 400, "reason", "state expired")
 		return page(http.StatusBadRequest, "Connection could not be finished",
 			"The sign-in took longer than 10 minutes. Start connecting again from the app.", clearBindingCookie(a.Config.RedirectURI, state)), nil
 	case errors.Is(err, errStateUnknown):
+		o.reason = "unknown or used state"
 		log.Info("refused", "status", 400, "reason", "unknown or used state")
 		return page(http.StatusBadRequest, "Connection could not be finished",
 			"This sign-in has already been used or is unknown. Start connecting again from the app.", clearBindingCookie(a.Config.RedirectURI, state)), nil
@@ -66,6 +75,7 @@ func (a *App) Callback(ctx context.Context, req Request) (Response, error) {
 	}
 	log = log.With("connection_id", pending.ConnectionID)
 	done := func(status int, errCode, title, message string) Response {
+		o.code = errCode
 		clear := clearBindingCookie(a.Config.RedirectURI, state)
 		if pending.ReturnTo == "" {
 			return page(status, title, message, clear)
@@ -92,6 +102,7 @@ func (a *App) Callback(ctx context.Context, req Request) (Response, error) {
 	}
 	code := query.Get("code")
 	if code == "" {
+		o.reason = "no code and no error"
 		log.Info("refused", "status", 400, "reason", "no code and no error")
 		return done(http.StatusBadRequest, "invalid_request", "Not connected", "GoTo sent neither a code nor an error. Start connecting again from the app."), nil
 	}
@@ -99,12 +110,13 @@ func (a *App) Callback(ctx context.Context, req Request) (Response, error) {
 	// Exactly one exchange: a code works once and is never sent again,
 	// except after invalid_client, which GoTo answers before it looks at
 	// the code: once, with a client secret rotated meanwhile.
-	tok, err := client.Exchange(ctx, code, pending.CodeVerifier)
+	var tok *gotoauth.Token
+	o.timeProvider(func() { tok, err = client.Exchange(ctx, code, pending.CodeVerifier) })
 	if isInvalidClient(err) {
 		if secret, ok := a.rotatedClientSecret(ctx, client.ClientSecret); ok {
 			log.Warn("GoTo refused the client secret; retrying once with the rotated one")
 			client.ClientSecret = secret
-			tok, err = client.Exchange(ctx, code, pending.CodeVerifier)
+			o.timeProvider(func() { tok, err = client.Exchange(ctx, code, pending.CodeVerifier) })
 		}
 	}
 	if err != nil {

@@ -81,6 +81,7 @@ func (s *Sweeper) emit(mode string, sum Summary, runErr error) {
 					{"Name": "Skipped", "Unit": "Count"},
 					{"Name": "Deferred", "Unit": "Count"},
 					{"Name": "DurationMs", "Unit": "Milliseconds"},
+					{"Name": "ProviderLatencyMs", "Unit": "Milliseconds"},
 				},
 			}},
 		},
@@ -97,6 +98,13 @@ func (s *Sweeper) emit(mode string, sum Summary, runErr error) {
 		"Deferred":       sum.Deferred,
 		"DurationMs":     sum.DurationMS,
 	}
+	s.mu.Lock()
+	if len(s.latencies) > 0 {
+		// GoTo's latency per refresh: one value each (up to 100 a run).
+		line["ProviderLatencyMs"] = s.latencies
+	}
+	s.latencies = nil
+	s.mu.Unlock()
 	if runErr != nil {
 		line["error"] = runErr.Error()
 	}

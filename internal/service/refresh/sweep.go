@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"sync"
 
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
@@ -33,7 +34,14 @@ type Sweeper struct {
 	// secret (invalid_client) for a token source built with a newer one;
 	// nil when the secret has not changed.
 	RotatedClient func(ctx context.Context) *gotoauth.TokenSource
+
+	mu        sync.Mutex
+	latencies []float64 // GoTo's latency of this run's refreshes, ms (at most maxLatencySamples)
 }
+
+// maxLatencySamples is how many values one Embedded Metric Format metric
+// may carry.
+const maxLatencySamples = 100
 
 // Sweep refreshes every connection due now.
 func (s *Sweeper) Sweep(ctx context.Context) (Summary, error) {
@@ -49,6 +57,13 @@ func (s *Sweeper) RefreshIDs(ctx context.Context, ids []string, force bool) Summ
 
 // log writes one line for a refresh worth a line: never a token.
 func (s *Sweeper) log(res gotoauth.RefreshResult) {
+	if res.ProviderLatency > 0 {
+		s.mu.Lock()
+		if len(s.latencies) < maxLatencySamples {
+			s.latencies = append(s.latencies, float64(res.ProviderLatency.Microseconds())/1000)
+		}
+		s.mu.Unlock()
+	}
 	if s.Logger == nil {
 		return
 	}

@@ -550,6 +550,9 @@ func TestHandleEvents(t *testing.T) {
 	if line["Refreshed"] != float64(1) || line["Mode"] != "manual" || line["_aws"] == nil {
 		t.Fatalf("%v", line)
 	}
+	if lat, ok := line["ProviderLatencyMs"].([]any); !ok || len(lat) != 1 || lat[0].(float64) <= 0 {
+		t.Fatalf("GoTo's latency of the one refresh: %v", line["ProviderLatencyMs"])
+	}
 	c := w.conn("c1")
 	if strings.Contains(metrics.String(), c.AccessToken) || strings.Contains(metrics.String(), c.RefreshToken) {
 		t.Fatal("a token in the metrics")
