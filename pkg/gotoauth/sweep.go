@@ -155,6 +155,25 @@ func (ts *TokenSource) run(take context.Context, ids <-chan string, opt SweepOpt
 	return sum
 }
 
+// Merge adds the counts and errors of o, a further pass over some of the
+// same connections (Due and DurationMS stay as they are).
+func (s *SweepSummary) Merge(o SweepSummary) {
+	s.Refreshed += o.Refreshed
+	s.ReauthRequired += o.ReauthRequired
+	s.Failed += o.Failed
+	s.ConfigErrors += o.ConfigErrors
+	s.LimiterErrors += o.LimiterErrors
+	s.StoreFailures += o.StoreFailures
+	s.Skipped += o.Skipped
+	s.Deferred += o.Deferred
+	for id, code := range o.Errors {
+		if s.Errors == nil {
+			s.Errors = map[string]string{}
+		}
+		s.Errors[id] = code
+	}
+}
+
 // add counts one result.
 func (s *SweepSummary) add(res RefreshResult) {
 	s.Due++

@@ -144,19 +144,6 @@ func (s *Sweeper) retryRotatedClient(ctx context.Context, sum Summary) Summary {
 	}
 	sum.Failed -= len(ids)
 	sum.ConfigErrors -= len(ids)
-	sum.Refreshed += again.Refreshed
-	sum.ReauthRequired += again.ReauthRequired
-	sum.Failed += again.Failed
-	sum.ConfigErrors += again.ConfigErrors
-	sum.LimiterErrors += again.LimiterErrors
-	sum.StoreFailures += again.StoreFailures
-	sum.Skipped += again.Skipped
-	sum.Deferred += again.Deferred
-	for id, code := range again.Errors {
-		if sum.Errors == nil {
-			sum.Errors = map[string]string{}
-		}
-		sum.Errors[id] = code
-	}
+	sum.Merge(again)
 	return sum
 }
