@@ -84,6 +84,12 @@ build-CallbackFunction:
 build-RefreshFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/refresh
 
+# The cold-start benchmark builds its hello worlds with the same command:
+#   make build-package PKG=./internal/testing/bench/hello/plain ARTIFACTS_DIR=dir
+.PHONY: build-package
+build-package:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap $(PKG)
+
 .PHONY: build
 build: ## Build the three Lambda bootstraps (arm64) into build/<LogicalId>/bootstrap, as sam build does.
 	@for fn in AuthorizeFunction CallbackFunction RefreshFunction; do \
