@@ -310,7 +310,7 @@ func BenchmarkColdStart(b *testing.B) {
 		b.ReportMetric(float64(r.init.Microseconds())/1000, "ms-init-"+strings.TrimSuffix(id, "Function"))
 		b.ReportMetric(float64(r.first.Microseconds())/1000, "ms-first-"+strings.TrimSuffix(id, "Function"))
 	}
-	writeFragment(b, "20-coldstart", coldStartReport(bs, rows, n))
+	writeFragment(b, "10-coldstart", coldStartReport(bs, rows, n))
 }
 
 func checkHTTP(tb testing.TB, name string, raw []byte, status int) {

@@ -102,7 +102,7 @@ func (s *site) app(tb testing.TB, db gotoauth.DynamoDB, src secrets.Source, http
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &connect.App{Config: cfg, Secrets: src, DB: db, HTTPClient: httpc}
+	return &connect.App{Config: cfg, Secrets: src, DB: db, HTTPClient: httpc, Logger: discardLogger()}
 }
 
 // authorizeEvent returns GET /authorize with a fresh signed connect link.
