@@ -354,8 +354,8 @@ func coldStartReport(bs *bootstraps, rows map[string]coldRow, n int) string {
 	for _, id := range functionIDs {
 		r, h := rows[id], rows[helloCalls+" as "+id]
 		reads := r.ddbCount["GetItem"] + r.ddbCount["Query"]
-		t2.add(id, r.smCalls, reads, ms(r.own)+" vs "+ms(h.own)+fmt.Sprintf(" (+%s)", ms(r.own-h.own)),
-			verdict(r.smCalls == 1))
+		t2.add(id, r.smCalls, reads, fmt.Sprintf("%s vs %s (%+.2f ms)", ms(r.own), ms(h.own), float64(r.own-h.own)/float64(time.Millisecond)),
+			verdict(r.smCalls == 1 && reads == 0))
 	}
 	b.WriteString(t2.String())
 	if _, err := os.Stat(filepath.Join(bs.root, "functions", "connections")); err == nil {
