@@ -81,12 +81,12 @@ func writeSweepFragment(tb testing.TB) {
 		ceiling := float64(defaultConcurrency) * float64(naive.perRefresh) / float64(perWorker)
 		fmt.Fprintf(&b, "\n**Sweep ÷ naive at the default concurrency (%d): %.1fx** (over the projected full naive sweep).",
 			defaultConcurrency, c16/naiveRate)
-		fmt.Fprintf(&b, " Each of the %d workers completes a refresh every %s (%d ÷ %.1f/s), against the naive loop's %s: "+
-			"the sweep does one more DynamoDB write per refresh (the lease) and shares 2 cores with DynamoDB Local and GoTo. "+
-			"With no contention the ratio could reach %d × (%s ÷ %s) ≈ %.1fx if each worker were as fast as the naive loop, "+
-			"and %dx at most: the default concurrency caps the ratio, so the rest of the way to a higher ratio is more concurrency, not waste.",
+		fmt.Fprintf(&b, " Each of the %d workers completes a refresh every %s (%d ÷ %.1f/s), against the naive loop's %s, "+
+			"so the ratio is %d × %s ÷ %s ≈ %.1fx. At most it would be %dx (each worker as fast as the naive loop): "+
+			"what is lost per worker is the lease write the naive loop does not make and the 2 cores shared with DynamoDB Local and GoTo "+
+			"(the naive loop has one request in flight, the sweep %d). Past that, the ratio grows only with concurrency.",
 			defaultConcurrency, perWorker.Round(100*time.Microsecond), defaultConcurrency, c16, naive.perRefresh.Round(100*time.Microsecond),
-			defaultConcurrency, naive.perRefresh.Round(100*time.Microsecond), perWorker.Round(100*time.Microsecond), ceiling, defaultConcurrency)
+			defaultConcurrency, naive.perRefresh.Round(100*time.Microsecond), perWorker.Round(100*time.Microsecond), ceiling, defaultConcurrency, defaultConcurrency)
 		if c64 > 0 {
 			fmt.Fprintf(&b, " At concurrency 64: %.1fx (%.0f/s, %.0f%% of the %.0f/s that 64 ÷ %s would allow: the 2 cores, shared with DynamoDB Local and GoTo, are the limit there; this row is this machine's ceiling for any sweep in this run).",
 				c64/naiveRate, c64, 100*c64/(64/perWorker.Seconds()), 64/perWorker.Seconds(), perWorker.Round(100*time.Microsecond))
