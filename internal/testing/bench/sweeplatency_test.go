@@ -31,7 +31,8 @@ var (
 // 300 ms: first without a limit at the default concurrency (which measures
 // the time one refresh takes, L = concurrency ÷ rate), then at 10/s and
 // 200/s with the default concurrency, then at 200/s with the concurrency
-// Little's law asks for (⌈1.2 × 200/s × L⌉). Each sweep names its
+// Little's law asks for (⌈1.25 × 200/s × L'⌉, L' = L plus the rate-limit
+// slot's write). Each sweep names its
 // connections (SweepOptions.IDs, without Force: the refresh path of the
 // scheduled sweep, without the due-index read) so that every row lasts
 // about BENCH_LATENCY_SECONDS.
@@ -106,12 +107,17 @@ func BenchmarkSweepLatency(b *testing.B) {
 			sweep(defaultRate, defaultConcurrency, int(defaultRate*latencySeconds))
 			ceiling := float64(defaultConcurrency) / L.Seconds()
 			sweep(rateLimit, defaultConcurrency, int(math.Min(rateLimit, ceiling)*latencySeconds))
-			need := int(math.Ceil(1.2 * rateLimit * L.Seconds()))
+			// Under the limit each refresh also takes a rate-limit slot: one
+			// more DynamoDB write (with the proxy's delay) than the
+			// unlimited sweep that measured L.
+			Llim := L + extra + 2*time.Millisecond
+			need := int(math.Ceil(1.25 * rateLimit * Llim.Seconds()))
 			if need > defaultConcurrency {
 				sweep(rateLimit, need, int(rateLimit*latencySeconds))
 			}
-			notes = append(notes, fmt.Sprintf("GoTo %s, DynamoDB +%s: L = %s, so %d workers carry at most %.0f/s; %g/s needs ≥ %.0f (Little's law), %d with 20%% headroom.",
-				goTo, extra, L.Round(time.Millisecond), defaultConcurrency, ceiling, rateLimit, math.Ceil(rateLimit*L.Seconds()), need))
+			notes = append(notes, fmt.Sprintf("- GoTo %s, DynamoDB +%s: L = %s without the limit, so %d workers carry at most %.0f/s; "+
+				"under the limit a refresh also writes its rate-limit slot, L ≈ %s, and %g/s needs ≥ %.0f workers (Little's law: rate × L), %d with 25%% headroom.",
+				goTo, extra, L.Round(time.Millisecond), defaultConcurrency, ceiling, Llim.Round(time.Millisecond), rateLimit, math.Ceil(rateLimit*Llim.Seconds()), need))
 		}
 	}
 	b.StopTimer()
