@@ -122,7 +122,7 @@ bench: $(DDB_JAR) $(RIE) ## Run every benchmark (about 12 min) and write the fig
 	  BENCH_OUT=$(BENCH_OUT) go test -count=1 -run '^$$' -bench '^Benchmark(Sweep|Naive|SweepLatency|ColdStart|WarmPath)$$' -benchtime 1x -timeout 30m ./internal/testing/bench/ && \
 	  BENCH_OUT=$(BENCH_OUT) go test -count=1 -run '^$$' -bench '^BenchmarkHandler$$' -benchmem -benchtime $(BENCH_HANDLER_REQUESTS)x \
 	    -cpuprofile $(BENCH_OUT)/handlers.cpu.pprof -o $(BENCH_OUT)/bench.test -timeout 15m ./internal/testing/bench/; } 2>&1 | tee $(CACHE)/bench.txt && \
-	go tool pprof -top -cum -nodecount=25 -focus 'connect\.\(\*App\)' $(BENCH_OUT)/bench.test $(BENCH_OUT)/handlers.cpu.pprof 2>/dev/null | sed -n '/flat%/,$$p' > $(BENCH_OUT)/handlers.cpu.txt; \
+	go tool pprof -top -cum -nodecount=25 -focus 'connect\.\(\*App\)' $(BENCH_OUT)/bench.test $(BENCH_OUT)/handlers.cpu.pprof 2>/dev/null | sed -n '/flat%/,$$p' > $(BENCH_OUT)/handlers.cpu.txt && \
 	go run ./internal/testing/bench/report -dir $(BENCH_OUT) -out BENCHMARKS.md -command "make bench" \
 	  -machine "$$machine; load average at the end $$(cut -d' ' -f1-3 /proc/loadavg)" -seconds $$(( $$(date +%s) - start )) && \
 	echo "BENCHMARKS.md updated ($$(( $$(date +%s) - start )) s)"

@@ -43,9 +43,15 @@ func run(dir, out, machine, command string, seconds int) error {
 	if i < 0 || j < i {
 		return fmt.Errorf("%s has no generated section (%q ... %q)", out, Begin, End)
 	}
-	frags, err := filepath.Glob(filepath.Join(dir, "*.md"))
+	all, err := filepath.Glob(filepath.Join(dir, "*.md"))
 	if err != nil {
 		return err
+	}
+	var frags []string // the output file itself, if it lies in dir, is none
+	for _, f := range all {
+		if !sameFile(f, out) {
+			frags = append(frags, f)
+		}
 	}
 	if len(frags) == 0 {
 		return fmt.Errorf("no fragments in %s: did the benchmarks run with BENCH_OUT=%s?", dir, dir)
@@ -71,4 +77,10 @@ func run(dir, out, machine, command string, seconds int) error {
 	b.WriteString(End)
 	res := append(append(append([]byte{}, doc[:i]...), b.String()...), doc[j+len(End):]...)
 	return os.WriteFile(out, res, 0o644)
+}
+
+func sameFile(a, b string) bool {
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
 }
