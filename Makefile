@@ -101,6 +101,12 @@ build-RefreshFunction:
 build-ConnectionsFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/connections
 
+# The cold-start benchmark builds its hello worlds with the same command:
+#   make build-package PKG=./internal/testing/bench/hello/plain ARTIFACTS_DIR=dir
+.PHONY: build-package
+build-package:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap $(PKG)
+
 .PHONY: build
 build: ## Build the four Lambda bootstraps (arm64) into build/<LogicalId>/bootstrap, as sam build does.
 	@for fn in AuthorizeFunction CallbackFunction RefreshFunction ConnectionsFunction; do \
@@ -113,13 +119,30 @@ clean: ## Remove build output (keeps downloaded tools in .cache/).
 
 # --- make bench ---
 
-# Refresh sweep benchmarks against DynamoDB Local and gototest (answers
-# delayed by 50 ms): see BENCHMARKS.md. BENCH_* variables change the sizes.
+# Every figure of BENCHMARKS.md in one run (issue 12): the sweep at scale
+# and against the naive one, the sweep under DynamoDB and GoTo latency, cold
+# starts of the bootstraps under the emulator against hello worlds, the warm
+# path counted at the endpoints (one go test run, -benchtime 1x), then the
+# connect handlers' latency and allocations (-benchmem, -cpuprofile). The
+# benchmarks write Markdown fragments into $(BENCH_OUT); the report command
+# puts them into BENCHMARKS.md's generated section. Raw output in
+# .cache/bench.txt. BENCH_* variables shrink it for a quick check (see
+# BENCHMARKS.md).
+BENCH_OUT              := $(CACHE)/bench
+BENCH_HANDLER_REQUESTS ?= 2000
 .PHONY: bench
-bench: $(DDB_JAR) ## Benchmark the refresh sweep (10,000 connections; rate limit on/off; naive); output in .cache/bench.txt.
-	@mkdir -p $(CACHE)
-	set -o pipefail; { echo "# $$(date -u +%FT%TZ) nproc=$$(nproc) mem=$$(free -g | awk '/^Mem:/{print $$2}')GiB $$(go version) DynamoDB Local from npm amplify-dynamodb-simulator@$(DDB_VERSION)"; \
-	  go test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/testing/bench/; } | tee $(CACHE)/bench.txt
+bench: $(DDB_JAR) $(RIE) ## Run every benchmark (about 12 min) and write the figures into BENCHMARKS.md; raw output in .cache/bench.txt.
+	@rm -rf $(BENCH_OUT) && mkdir -p $(BENCH_OUT)
+	@set -o pipefail; start=$$(date +%s); \
+	machine="$$(nproc) vCPUs ($$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $$(free -g | awk '/^Mem:/{print $$2}') GiB, $$(uname -sm), $$(go version | cut -d' ' -f3), $$(java -version 2>&1 | head -1), DynamoDB Local from npm amplify-dynamodb-simulator@$(DDB_VERSION), load average at the start $$(cut -d' ' -f1-3 /proc/loadavg)"; \
+	{ echo "# $$(date -u +%FT%TZ) $$machine"; \
+	  BENCH_OUT=$(BENCH_OUT) go test -count=1 -run '^$$' -bench '^Benchmark(Sweep|Naive|SweepLatency|ColdStart|WarmPath)$$' -benchtime 1x -timeout 30m ./internal/testing/bench/ && \
+	  BENCH_OUT=$(BENCH_OUT) go test -count=1 -run '^$$' -bench '^BenchmarkHandler$$' -benchmem -benchtime $(BENCH_HANDLER_REQUESTS)x \
+	    -cpuprofile $(BENCH_OUT)/handlers.cpu.pprof -o $(BENCH_OUT)/bench.test -timeout 15m ./internal/testing/bench/; } 2>&1 | tee $(CACHE)/bench.txt && \
+	go tool pprof -top -cum -nodecount=25 -focus 'connect\.\(\*App\)' $(BENCH_OUT)/bench.test $(BENCH_OUT)/handlers.cpu.pprof 2>/dev/null | sed -n '/flat%/,$$p' > $(BENCH_OUT)/handlers.cpu.txt && \
+	go run ./internal/testing/bench/report -dir $(BENCH_OUT) -out BENCHMARKS.md -command "make bench" \
+	  -machine "$$machine; load average at the end $$(cut -d' ' -f1-3 /proc/loadavg)" -seconds $$(( $$(date +%s) - start )) && \
+	echo "BENCHMARKS.md updated ($$(( $$(date +%s) - start )) s)"
 
 # --- make invoke ---
 # Invoke one function locally, as `sam local invoke` does:
