@@ -261,7 +261,7 @@ func TestClientRefreshesOnceOnRejection(t *testing.T) {
 
 // BenchmarkAccessToken measures a hot connection's AccessToken with and
 // without the in-process cache, and reports the DynamoDB calls it costs per
-// 1,000 calls (make bench-library; see BENCHMARKS.md).
+// 1,000 calls (go test -run - -bench AccessToken ./pkg/gotoauth/; see BENCHMARKS.md).
 func BenchmarkAccessToken(b *testing.B) {
 	for _, bc := range []struct {
 		name string
