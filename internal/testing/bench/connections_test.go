@@ -9,8 +9,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"slices"
 	"sync/atomic"
@@ -29,44 +27,44 @@ import (
 // Token calls measured per case (BENCH_TOKEN_CALLS).
 var tokenCalls = envInt("BENCH_TOKEN_CALLS", 2000)
 
-// timedDB passes every call through to DynamoDB and adds up the time spent
+// tokenRouteDB passes every call through to DynamoDB and adds up the time spent
 // in them.
-type timedDB struct {
+type tokenRouteDB struct {
 	*dynamodb.Client
 	spent atomic.Int64
 }
 
-func (d *timedDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+func (d *tokenRouteDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	defer d.since(time.Now())
 	return d.Client.GetItem(ctx, in, o...)
 }
 
-func (d *timedDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+func (d *tokenRouteDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	defer d.since(time.Now())
 	return d.Client.PutItem(ctx, in, o...)
 }
 
-func (d *timedDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+func (d *tokenRouteDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
 	defer d.since(time.Now())
 	return d.Client.UpdateItem(ctx, in, o...)
 }
 
-func (d *timedDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+func (d *tokenRouteDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
 	defer d.since(time.Now())
 	return d.Client.DeleteItem(ctx, in, o...)
 }
 
-func (d *timedDB) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+func (d *tokenRouteDB) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	defer d.since(time.Now())
 	return d.Client.Query(ctx, in, o...)
 }
 
-func (d *timedDB) since(t time.Time) { d.spent.Add(int64(time.Since(t))) }
+func (d *tokenRouteDB) since(t time.Time) { d.spent.Add(int64(time.Since(t))) }
 
-// timedTransport times the calls to GoTo.
-type timedTransport struct{ spent atomic.Int64 }
+// tokenRouteTransport times the calls to GoTo.
+type tokenRouteTransport struct{ spent atomic.Int64 }
 
-func (t *timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+func (t *tokenRouteTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := http.DefaultTransport.RoundTrip(r)
 	t.spent.Add(int64(time.Since(start)))
@@ -86,7 +84,7 @@ func BenchmarkTokenRouteOverhead(b *testing.B) {
 			goTo := gototest.NewServer(gototest.WithClock(clock.Now), gototest.WithStyle(gototest.StyleLegacy), gototest.WithSingleUseRefreshTokens())
 			defer goTo.Close()
 			client, table := testutil.Table(b)
-			db := &timedDB{Client: client}
+			db := &tokenRouteDB{Client: client}
 			key := make([]byte, 32)
 			rand.Read(key)
 			cipher, _ := gotoauth.NewTokenCipher(map[string][]byte{"k1": key}, "k1")
@@ -94,7 +92,7 @@ func BenchmarkTokenRouteOverhead(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			tr := &timedTransport{}
+			tr := &tokenRouteTransport{}
 			c := &gotoauth.Client{ClientID: goTo.ClientID, ClientSecret: goTo.ClientSecret, RedirectURL: "https://c.example.com/callback",
 				Endpoint: gotoauth.Endpoint{AuthURL: goTo.AuthorizeURL(), TokenURL: goTo.TokenURL()}, HTTPClient: &http.Client{Transport: tr}, Now: clock.Now}
 			back, _ := goTo.Approve(c.AuthCodeURL("s"))
@@ -169,5 +167,3 @@ func tokenEvent(id string) events.APIGatewayV2HTTPRequest {
 	}
 }
 
-// discardLogger formats log lines as production does (JSON), and drops them.
-func discardLogger() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }
