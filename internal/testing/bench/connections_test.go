@@ -166,4 +166,3 @@ func tokenEvent(id string) events.APIGatewayV2HTTPRequest {
 		},
 	}
 }
-
