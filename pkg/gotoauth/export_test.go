@@ -5,3 +5,6 @@ package gotoauth
 func NewSharedLimiter(store *Store, name string, rate float64) Limiter {
 	return &sharedLimiter{store: store, name: name, rate: rate}
 }
+
+// SweepConcurrency exposes the sweep's sizing to this package's tests.
+func SweepConcurrency(rate float64) int { return sweepConcurrency(rate) }

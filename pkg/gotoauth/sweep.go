@@ -3,12 +3,31 @@ package gotoauth
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
 	"time"
 )
 
-// DefaultSweepConcurrency is how many refreshes a sweep runs at once.
+// DefaultSweepConcurrency is how many refreshes a sweep runs at once, at
+// least. With WithRateLimit, Sweep sizes its concurrency from the limit by
+// Little's law: enough refreshes in flight to keep the limit busy when one
+// refresh takes refreshLatency (GoTo at 300 ms plus the DynamoDB writes),
+// max(16, limit × 0.5 s), at most maxSweepConcurrency: 16 at GoTo's default
+// 10/s, 100 at 200/s.
 const DefaultSweepConcurrency = 16
+
+// Sizing the sweep's concurrency from the rate limit.
+const (
+	refreshLatency      = 500 * time.Millisecond
+	maxSweepConcurrency = 256
+)
+
+// sweepConcurrency is the sweep's concurrency at rate calls per second (0:
+// no limit known).
+func sweepConcurrency(rate float64) int {
+	n := int(math.Ceil(rate * refreshLatency.Seconds()))
+	return min(max(n, DefaultSweepConcurrency), maxSweepConcurrency)
+}
 
 // SweepOptions shape one Sweep.
 type SweepOptions struct {
@@ -17,8 +36,9 @@ type SweepOptions struct {
 	// found through the due index (never a table scan).
 	IDs   []string
 	Force bool
-	// Concurrency bounds refreshes in flight; zero means
-	// DefaultSweepConcurrency. The rate limit paces them either way.
+	// Concurrency bounds refreshes in flight; zero sizes it from the rate
+	// limit (see DefaultSweepConcurrency). The rate limit paces them either
+	// way.
 	Concurrency int
 	// OnResult, when set, is called with every refresh's result (from
 	// several goroutines at once), for logs.
@@ -121,7 +141,7 @@ func (ts *TokenSource) Sweep(ctx context.Context, opt SweepOptions) (SweepSummar
 func (ts *TokenSource) run(take context.Context, ids <-chan string, opt SweepOptions, stop func()) SweepSummary {
 	workers := opt.Concurrency
 	if workers <= 0 {
-		workers = DefaultSweepConcurrency
+		workers = sweepConcurrency(ts.rate)
 	}
 	n := need{force: opt.Force, dueBy: ts.store.now()}
 	var (

@@ -44,6 +44,7 @@ type TokenSource struct {
 	logger  *slog.Logger
 	events  EventSink
 
+	rate                float64 // WithRateLimit's calls per second, 0 without
 	margin              time.Duration
 	storeRetry          time.Duration
 	retryBase, retryMax time.Duration
@@ -140,6 +141,7 @@ func NewTokenSource(store *Store, client *Client, opts ...Option) (*TokenSource,
 			return nil, fmt.Errorf("%w: WithRateLimit needs a positive rate", ErrNotConfigured)
 		}
 		ts.limiter = newRateLimit(store, client.ClientID, rl.perSecond)
+		ts.rate = rl.perSecond
 	}
 	switch {
 	case ts.margin <= 0 || ts.storeRetry <= 0 || ts.retryBase <= 0 || ts.retryMax < ts.retryBase || ts.poll <= 0:

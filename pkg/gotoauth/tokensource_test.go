@@ -287,3 +287,17 @@ func BenchmarkAccessToken(b *testing.B) {
 		})
 	}
 }
+
+// The sweep's concurrency follows the rate limit (Little's law at 0.5 s a
+// refresh), between 16 and 256: the limit is kept busy at 200/s with GoTo
+// at 300 ms (BENCHMARKS.md, the sweep under latency).
+func TestSweepConcurrencyFollowsTheLimit(t *testing.T) {
+	for _, c := range []struct {
+		rate float64
+		want int
+	}{{0, 16}, {10, 16}, {32, 16}, {50, 25}, {200, 100}, {10000, 256}} {
+		if got := gotoauth.SweepConcurrency(c.rate); got != c.want {
+			t.Errorf("rate %g: concurrency %d, want %d", c.rate, got, c.want)
+		}
+	}
+}
