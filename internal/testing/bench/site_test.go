@@ -149,3 +149,19 @@ func httpEvent(routeKey, rawQuery string, cookies ...string) events.APIGatewayV2
 		},
 	}
 }
+
+// connectionEvent is GET /connections/{id} as API Gateway sends it to the
+// connections function for a SigV4-signed call it authorized with IAM.
+func connectionEvent(id string) events.APIGatewayV2HTTPRequest {
+	ev := httpEvent("GET /connections/{connection_id}", "")
+	ev.RawPath = "/connections/" + url.PathEscape(id)
+	ev.RequestContext.HTTP.Path = ev.RawPath
+	ev.PathParameters = map[string]string{"connection_id": id}
+	ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+		IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{
+			AccessKey: "ASIABENCHKEY", AccountID: "123456789012", CallerID: "AROABENCH:backend",
+			UserARN: "arn:aws:iam::123456789012:role/saas-backend", UserID: "AROABENCH:backend",
+		},
+	}
+	return ev
+}
