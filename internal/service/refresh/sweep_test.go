@@ -697,3 +697,27 @@ func TestInvalidClientRetriesWithRotatedSecret(t *testing.T) {
 		t.Fatalf("%+v", sum)
 	}
 }
+
+// A run that leaves due connections for the next one says so at ERROR (the
+// metric Deferred feeds SweepDeferredAlarm when it happens run after run).
+func TestDeferringRunLogsAnError(t *testing.T) {
+	w := newWorld(t, gototest.WithDelay(100*time.Millisecond))
+	var ids []string
+	for i := 0; i < 20; i++ {
+		ids = append(ids, fmt.Sprintf("d%02d", i))
+	}
+	w.connect(ids...)
+	w.clock.Advance(25 * time.Hour)
+	logs := &testutil.Logs{}
+	s := w.sweeper()
+	s.Concurrency, s.Logger = 1, logs.Logger()
+	ctx, cancel := withDeadline(s, 300*time.Millisecond)
+	defer cancel()
+	sum, err := s.Handle(ctx, json.RawMessage(`{}`))
+	if err != nil || sum.Deferred == 0 {
+		t.Fatalf("%+v %v", sum, err)
+	}
+	if out := logs.String(); !strings.Contains(out, `"level":"ERROR"`) || !strings.Contains(out, "left due connections for the next run") {
+		t.Fatalf("no ERROR for a deferring run:\n%s", out)
+	}
+}
