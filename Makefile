@@ -136,7 +136,7 @@ bench: $(DDB_JAR) $(RIE) ## Run every benchmark (about 12 min) and write the fig
 	@set -o pipefail; start=$$(date +%s); \
 	machine="$$(nproc) vCPUs ($$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $$(free -g | awk '/^Mem:/{print $$2}') GiB, $$(uname -sm), $$(go version | cut -d' ' -f3), $$(java -version 2>&1 | head -1), DynamoDB Local from npm amplify-dynamodb-simulator@$(DDB_VERSION), load average at the start $$(cut -d' ' -f1-3 /proc/loadavg)"; \
 	{ echo "# $$(date -u +%FT%TZ) $$machine"; \
-	  BENCH_OUT=$(BENCH_OUT) go test -count=1 -run '^$$' -bench '^Benchmark(Sweep|Naive|SweepLatency|ColdStart|WarmPath)$$' -benchtime 1x -timeout 30m ./internal/testing/bench/ && \
+	  BENCH_OUT=$(BENCH_OUT) go test -count=1 -run '^$$' -bench '^Benchmark(Sweep|Naive|SweepLatency|ColdStart|WarmPath|TokenRouteOverhead)$$' -benchtime 1x -timeout 30m ./internal/testing/bench/ && \
 	  BENCH_OUT=$(BENCH_OUT) go test -count=1 -run '^$$' -bench '^BenchmarkHandler$$' -benchmem -benchtime $(BENCH_HANDLER_REQUESTS)x \
 	    -cpuprofile $(BENCH_OUT)/handlers.cpu.pprof -o $(BENCH_OUT)/bench.test -timeout 15m ./internal/testing/bench/; } 2>&1 | tee $(CACHE)/bench.txt && \
 	go tool pprof -top -cum -nodecount=25 -focus 'connect\.\(\*App\)' $(BENCH_OUT)/bench.test $(BENCH_OUT)/handlers.cpu.pprof 2>/dev/null | sed -n '/flat%/,$$p' > $(BENCH_OUT)/handlers.cpu.txt && \
