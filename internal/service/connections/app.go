@@ -16,11 +16,9 @@ package connections
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/gotoconnector/gotoconnector/internal/service/platform"
-	"github.com/gotoconnector/gotoconnector/internal/service/secrets"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
@@ -49,31 +47,13 @@ type App struct {
 // cache: every answer reads the table, so a deleted or re-authorized
 // connection is never served from memory.
 func NewApp(p *platform.Parts) *App {
-	var (
-		mu    sync.Mutex
-		built *secrets.Secrets
-		store *gotoauth.Store
-		ts    *gotoauth.TokenSource
-	)
+	built := p.PerSecrets(gotoauth.WithRateLimit(p.Config.RefreshRateLimit), gotoauth.WithCacheSize(0))
 	deps := func(ctx context.Context) (*gotoauth.Store, *gotoauth.TokenSource, error) {
-		sec, err := p.Secrets.Get(ctx)
+		b, err := built(ctx)
 		if err != nil {
 			return nil, nil, err
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		if sec != built {
-			s, err := p.Store(sec)
-			if err != nil {
-				return nil, nil, err
-			}
-			t, err := p.TokenSource(sec, gotoauth.WithRateLimit(p.Config.RefreshRateLimit), gotoauth.WithCacheSize(0))
-			if err != nil {
-				return nil, nil, err
-			}
-			built, store, ts = sec, s, t
-		}
-		return store, ts, nil
+		return b.Store, b.Tokens, nil
 	}
 	return &App{Deps: deps, Events: p.Events, Logger: p.Logger, RequireIAM: true}
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"sync"
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -136,4 +137,43 @@ func (p *Parts) TokenSource(sec *secrets.Secrets, opts ...gotoauth.Option) (*got
 		base = append(base, gotoauth.WithEvents(p.Events))
 	}
 	return gotoauth.NewTokenSource(store, p.GoToClient(sec), append(base, opts...)...)
+}
+
+// Built is what a function builds from one version of the secrets.
+type Built struct {
+	Secrets *secrets.Secrets
+	Store   *gotoauth.Store
+	Tokens  *gotoauth.TokenSource
+}
+
+// PerSecrets returns a function that gives the store and token source
+// (built with opts) of the current secrets, building them again only when
+// the secrets change. A warm function thus keeps its token source's state
+// across invocations: answers of GoTo still being stored, the 429 pause,
+// the token cache.
+func (p *Parts) PerSecrets(opts ...gotoauth.Option) func(ctx context.Context) (*Built, error) {
+	var (
+		mu  sync.Mutex
+		cur *Built
+	)
+	return func(ctx context.Context) (*Built, error) {
+		sec, err := p.Secrets.Get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if cur == nil || cur.Secrets != sec {
+			store, err := p.Store(sec)
+			if err != nil {
+				return nil, err
+			}
+			ts, err := p.TokenSource(sec, opts...)
+			if err != nil {
+				return nil, err
+			}
+			cur = &Built{Secrets: sec, Store: store, Tokens: ts}
+		}
+		return cur, nil
+	}
 }

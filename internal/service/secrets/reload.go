@@ -37,6 +37,6 @@ func (m *Manager) Reload(ctx context.Context) (*Secrets, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.cached, m.fetched = s, now
+	m.fetched = now
 	return s, nil
 }

@@ -132,6 +132,7 @@ type Manager struct {
 
 	mu       sync.Mutex
 	cached   *Secrets
+	version  string // what cached was parsed from: unchanged, it is kept
 	fetched  time.Time
 	reloaded time.Time // last forced read (Reload)
 }
@@ -158,26 +159,45 @@ func (m *Manager) Get(ctx context.Context) (*Secrets, error) {
 		}
 		return nil, err
 	}
-	m.cached, m.fetched = s, now
+	m.fetched = now
 	return s, nil
 }
 
+// fetch reads the secret and caches it. An unchanged secret keeps the
+// same *Secrets, so that what the functions build from it (a token source
+// with its in-process state) is built again only when the secret changes.
 func (m *Manager) fetch(ctx context.Context) (*Secrets, error) {
+	s, version, err := m.read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if m.cached == nil || version != m.version {
+		m.cached, m.version = s, version
+	}
+	return m.cached, nil
+}
+
+// read reads and parses the secret; version tells its contents apart.
+func (m *Manager) read(ctx context.Context) (*Secrets, string, error) {
 	out, err := m.Client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &m.SecretID})
 	if err != nil {
-		return nil, fmt.Errorf("reading secret %s: %w", m.SecretID, err)
+		return nil, "", fmt.Errorf("reading secret %s: %w", m.SecretID, err)
 	}
 	if out.SecretString == nil {
-		return nil, fmt.Errorf("secret %s has no SecretString (binary secrets are not supported)", m.SecretID)
+		return nil, "", fmt.Errorf("secret %s has no SecretString (binary secrets are not supported)", m.SecretID)
 	}
 	s, err := Parse([]byte(*out.SecretString))
 	if err != nil {
-		return nil, fmt.Errorf("secret %s: %w", m.SecretID, err)
+		return nil, "", fmt.Errorf("secret %s: %w", m.SecretID, err)
 	}
 	// The previous link key counts from the creation of this version: the
 	// rotation. Without that time it is not accepted at all.
 	if len(s.PreviousLinkSigningKey) > 0 && out.CreatedDate != nil {
 		s.PreviousLinkKeyUntil = out.CreatedDate.Add(LinkKeyGrace)
 	}
-	return s, nil
+	version := *out.SecretString
+	if out.CreatedDate != nil {
+		version += "\x00" + out.CreatedDate.String()
+	}
+	return s, version, nil
 }

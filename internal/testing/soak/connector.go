@@ -22,27 +22,15 @@ type connector struct {
 	reserve time.Duration
 }
 
-// sweepResult is a sweep's summary.
-type sweepResult struct {
-	Due            int `json:"due"`
-	Refreshed      int `json:"refreshed"`
-	ReauthRequired int `json:"reauth_required"`
-	Failed         int `json:"failed"`
-	LimiterErrors  int `json:"limiter_errors"`
-	StoreFailures  int `json:"store_failures"`
-	Skipped        int `json:"skipped"`
-	Deferred       int `json:"deferred"`
-}
+// sweepResult is a sweep's summary, the library's.
+type sweepResult = gotoauth.SweepSummary
 
-func (a *sweepResult) add(b sweepResult) {
+// addSweep counts sweep b into a: every count, Due included (the soak adds
+// up distinct runs), but no per-connection errors (the audit has its own).
+func addSweep(a *sweepResult, b sweepResult) {
+	a.Merge(b)
 	a.Due += b.Due
-	a.Refreshed += b.Refreshed
-	a.ReauthRequired += b.ReauthRequired
-	a.Failed += b.Failed
-	a.LimiterErrors += b.LimiterErrors
-	a.StoreFailures += b.StoreFailures
-	a.Skipped += b.Skipped
-	a.Deferred += b.Deferred
+	a.Errors = nil
 }
 
 // schedule is the connector's schedule under s.
@@ -70,10 +58,7 @@ func newConnector(db gotoauth.DynamoDB, table string, client *gotoauth.Client, s
 		store:  store,
 		tokens: ts.AccessToken,
 		sweep: func(ctx context.Context) (sweepResult, error) {
-			sum, err := ts.Sweep(ctx, gotoauth.SweepOptions{Concurrency: gotoauth.DefaultSweepConcurrency})
-			return sweepResult{Due: sum.Due, Refreshed: sum.Refreshed, ReauthRequired: sum.ReauthRequired,
-				Failed: sum.Failed, LimiterErrors: sum.LimiterErrors, StoreFailures: sum.StoreFailures,
-				Skipped: sum.Skipped, Deferred: sum.Deferred}, err
+			return ts.Sweep(ctx, gotoauth.SweepOptions{Concurrency: gotoauth.DefaultSweepConcurrency})
 		},
 		reserve: ts.SweepReserve(),
 	}, nil

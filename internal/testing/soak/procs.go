@@ -111,7 +111,7 @@ func (p *procs) readReports(name string, r interface{ Read([]byte) (int, error) 
 		}
 		p.mu.Lock()
 		if rep.Sweep != nil {
-			p.sweeps.add(*rep.Sweep)
+			addSweep(&p.sweeps, *rep.Sweep)
 			p.sweepN++
 		}
 		if rep.SweepErr != "" {

@@ -250,7 +250,7 @@ func (w *world) finalSweeps() (sweepResult, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), c.reserve+2*time.Minute)
 		sum, err := c.sweep(ctx)
 		cancel()
-		total.add(sum)
+		addSweep(&total, sum)
 		if err != nil {
 			fmt.Printf("soak: final sweep: %v\n", err)
 		}
