@@ -272,21 +272,9 @@ func TestTemplateRuntime(t *testing.T) {
 // call (getenv("X"), required("X"), duration("X", ...), ...).
 func configVariables(t *testing.T) []string {
 	t.Helper()
-	files, err := filepath.Glob("internal/service/config/*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
 	name := regexp.MustCompile(`^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$`)
 	var names []string
-	fset := token.NewFileSet()
-	for _, file := range files {
-		if strings.HasSuffix(file, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, file, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, f := range parseSources(t, "internal/service/config") {
 		ast.Inspect(f, func(n ast.Node) bool {
 			call, ok := n.(*ast.CallExpr)
 			if !ok || len(call.Args) == 0 {
@@ -429,4 +417,26 @@ func TestTemplateTable(t *testing.T) {
 	if value(get(ttl, "AttributeName")) != "ttl" || value(get(ttl, "Enabled")) != "true" {
 		t.Errorf("TimeToLiveSpecification must enable TTL on attribute ttl")
 	}
+}
+
+// parseSources parses the non-test Go files of dir.
+func parseSources(t *testing.T, dir string) []*ast.File {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*ast.File
+	fset := token.NewFileSet()
+	for _, file := range files {
+		if strings.HasSuffix(file, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, file, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, f)
+	}
+	return out
 }
