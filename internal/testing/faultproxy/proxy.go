@@ -21,6 +21,9 @@ const (
 	FaultHang     = "hang"
 	FaultThrottle = "throttle"
 	FaultDelay    = "delay"
+	// FaultAbandoned counts requests whose client gave up before they were
+	// forwarded (while sending, held or delayed): they never reach DynamoDB.
+	FaultAbandoned = "abandoned"
 )
 
 // ThrottlingBody is the body of the throttling answer, as DynamoDB sends it.
@@ -163,8 +166,8 @@ func (p *Proxy) Counts() map[string]int {
 }
 
 // Faults returns how many faults were injected, by kind (FaultCut,
-// FaultHang, FaultThrottle, FaultDelay). A request counts once per kind it
-// suffered.
+// FaultHang, FaultThrottle, FaultDelay, FaultAbandoned). A request counts
+// once per kind it suffered.
 func (p *Proxy) Faults() map[string]int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -240,7 +243,8 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	}
 
 	body, err := io.ReadAll(r.Body)
-	if err != nil {
+	if err != nil { // the client went away while sending
+		p.count(p.faults, FaultAbandoned)
 		drop(w)
 		return
 	}
@@ -261,6 +265,7 @@ func (p *Proxy) admit(w http.ResponseWriter, r *http.Request, op string) bool {
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
+			p.count(p.faults, FaultAbandoned)
 			drop(w)
 			return false
 		case <-p.closing:
@@ -288,6 +293,7 @@ func (p *Proxy) admit(w http.ResponseWriter, r *http.Request, op string) bool {
 			select {
 			case <-st.changed: // look again
 			case <-r.Context().Done(): // the client gave up: never forwarded
+				p.count(p.faults, FaultAbandoned)
 				drop(w)
 				return false
 			case <-p.closing:

@@ -253,6 +253,16 @@ func TestHangDropsRequestsWhoseClientGaveUp(t *testing.T) {
 	if err := <-res; err == nil {
 		t.Fatal("a cancelled PutItem succeeded during a hang")
 	}
+	// The client has returned; the proxy notices the closed connection a
+	// moment later. Restore only once it has dropped the request, or the
+	// held request would be forwarded as if its client still waited.
+	deadline := time.Now().Add(30 * time.Second)
+	for f.p.Faults()[faultproxy.FaultAbandoned] == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the proxy did not drop the abandoned request within 30 s (on a very loaded machine, raise this limit)")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	f.p.Restore()
 	// A request after the abandoned one is answered, so the proxy has
 	// handled the abandoned one by then or never will forward it.
