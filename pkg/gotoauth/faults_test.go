@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/gotoconnector/gotoconnector/internal/testing/faultproxy"
@@ -31,7 +33,13 @@ func proxied(t *testing.T) (*fixture, *faultproxy.Proxy, *gotoauth.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.Close)
-	db := dynamodb.New(f.db.Client.Options(), func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(p.URL()) })
+	db := dynamodb.New(f.db.Client.Options(), func(o *dynamodb.Options) {
+		o.BaseEndpoint = aws.String(p.URL())
+		// A retryer of its own: the shared one's retry quota is drained by
+		// earlier fault tests, and what the SDK retries must not depend on
+		// which tests ran before.
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) { so.RateLimiter = ratelimit.None })
+	})
 	return f, p, store(t, db, f.table, gotoauth.WithClock(f.clock.Now))
 }
 

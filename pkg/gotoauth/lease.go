@@ -150,13 +150,15 @@ func (s *Store) storeRefreshed(ctx context.Context, c, n *Connection, owner stri
 
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
 	defer cancel()
+	end, _ := wctx.Deadline()
+	attempt := writeTimeout(budget)
 	var (
 		attrs map[string]types.AttributeValue
 		err   error
 		wait  = 100 * time.Millisecond
 	)
 	for {
-		actx, acancel := context.WithTimeout(wctx, writeTimeout(budget))
+		actx, acancel := context.WithTimeout(wctx, attempt)
 		attrs, err = s.update(actx, c.ConnectionID, upd, cond, types.ReturnValueUpdatedNew)
 		acancel()
 		if err == nil || isConditionFailed(err) || wctx.Err() != nil {
@@ -165,8 +167,10 @@ func (s *Store) storeRefreshed(ctx context.Context, c, n *Connection, owner stri
 		// Keep others off the old refresh token while we try again (best
 		// effort: when DynamoDB is unreachable this fails too, and the
 		// condition above still protects the rotation).
-		_ = s.extendLease(wctx, c, owner, leaseTTL)
-		t := time.NewTimer(wait)
+		lctx, lcancel := context.WithTimeout(wctx, attempt)
+		_ = s.extendLease(lctx, c, owner, leaseTTL)
+		lcancel()
+		t := time.NewTimer(backoffWithin(wait, end, attempt))
 		select {
 		case <-wctx.Done():
 		case <-t.C:
@@ -184,6 +188,17 @@ func (s *Store) storeRefreshed(ctx context.Context, c, n *Connection, owner stri
 	}
 	n.Revision = numberAttr(attrs, "version")
 	return n, nil
+}
+
+// backoffWithin shortens wait so that one more attempt of the given length
+// still fits before end: the last seconds of a retry budget are used, not
+// slept through. It never returns less than a tenth of a second, so a
+// store that fails fast is not hammered.
+func backoffWithin(wait time.Duration, end time.Time, attempt time.Duration) time.Duration {
+	if last := time.Until(end) - attempt; wait > last {
+		wait = last
+	}
+	return max(wait, 100*time.Millisecond)
 }
 
 // writeTimeout bounds one attempt of a write that is retried within budget.
