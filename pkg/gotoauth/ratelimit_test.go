@@ -63,11 +63,25 @@ func TestSharedLimiterHoldsAcrossProcesses(t *testing.T) {
 	if total != calls || windows < calls/rate {
 		t.Fatalf("%d calls over %d windows", total, windows)
 	}
-	// Another name is another limit.
+	// Another name is another limit: client-b's call is counted in a window
+	// of its own, and client-a's windows are untouched.
 	other := gotoauth.NewSharedLimiter(store(t, db, table), "client-b", rate)
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := other.Wait(ctx); err != nil {
-		t.Fatalf("client-b waited for client-a's window: %v", err)
+		t.Fatalf("client-b: %v", err)
+	}
+	a, b := 0, 0
+	for _, item := range testutil.Items(t, db, table) {
+		n, _ := strconv.Atoi(testutil.N(item, "calls"))
+		switch pk := testutil.S(item, "pk"); {
+		case strings.HasPrefix(pk, "rate#client-a#"):
+			a += n
+		case strings.HasPrefix(pk, "rate#client-b#"):
+			b += n
+		}
+	}
+	if a != calls || b != 1 {
+		t.Fatalf("after client-b's call: client-a counted %d (want %d), client-b %d (want 1)", a, calls, b)
 	}
 }

@@ -455,16 +455,20 @@ func TestRefreshTokenReplacement(t *testing.T) {
 // Near the deadline the sweep takes no new work; every connection is
 // either refreshed or untouched, none left leased.
 func TestSweepStopsBeforeDeadline(t *testing.T) {
-	w := newWorld(t, gototest.WithDelay(100*time.Millisecond))
+	w := newWorld(t)
 	var ids []string
 	for i := 0; i < 30; i++ {
 		ids = append(ids, fmt.Sprintf("c%02d", i))
 	}
 	w.connect(ids...)
 	w.clock.Advance(25 * time.Hour)
+	// 30 refreshes of 400 ms, two at a time, need 6 s: more than the 3 s
+	// the sweep may start work in, which is still time enough on a loaded
+	// machine for the first ones to start.
+	w.goto_.FailAlways(gototest.Slow(400 * time.Millisecond))
 	s := w.sweeper()
 	s.Concurrency = 2
-	ctx, cancel := withDeadline(s, 700*time.Millisecond)
+	ctx, cancel := withDeadline(s, 3*time.Second)
 	defer cancel()
 	sum, err := s.Sweep(ctx)
 	if err != nil {
@@ -491,6 +495,7 @@ func TestSweepStopsBeforeDeadline(t *testing.T) {
 		t.Fatalf("summary says %d refreshed, table says %d", sum.Refreshed, refreshed)
 	}
 	// The next run does the rest.
+	w.goto_.StopFailing()
 	if sum2 := w.sweep(w.sweeper()); sum2.Refreshed != 30-refreshed {
 		t.Fatalf("next run: %+v", sum2)
 	}
@@ -604,7 +609,9 @@ func TestRateLimitPausesTheWholeSweep(t *testing.T) {
 	w.goto_.FailAlways(gototest.RateLimited(time.Minute))
 	s := w.sweeper()
 	s.Concurrency = 1
-	ctx, cancel := withDeadline(s, 2*time.Second)
+	// 5 s to start work in: enough for the first refresh on a loaded
+	// machine, far less than the minute the 429 asks for.
+	ctx, cancel := withDeadline(s, 5*time.Second)
 	defer cancel()
 	sum, err := s.Sweep(ctx)
 	if err != nil {

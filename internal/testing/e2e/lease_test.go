@@ -19,7 +19,7 @@ import (
 // single-use. The lease lets exactly one of them call GoTo; without it both
 // would, and the second would get invalid_grant.
 func TestLambdaConcurrentRefreshesShareOneLease(t *testing.T) {
-	s := startStack(t, nil, gototest.WithSingleUseRefreshTokens(), gototest.WithDelay(400*time.Millisecond))
+	s := startStack(t, nil, gototest.WithSingleUseRefreshTokens())
 
 	// A connection, stored as the callback stores it (encrypted).
 	c := &gotoauth.Client{ClientID: s.goTo.ClientID, ClientSecret: s.goTo.ClientSecret, RedirectURL: redirectURI,
@@ -40,6 +40,11 @@ func TestLambdaConcurrentRefreshesShareOneLease(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.seen = append(s.seen, tok.AccessToken, tok.RefreshToken)
+	// GoTo answers the refresh after 3 s, so the two invocations overlap
+	// even when one bootstrap starts seconds after the other on a loaded
+	// machine (a forced refresh that starts after the lease was released
+	// refreshes again).
+	s.goTo.FailNext(1, gototest.Slow(3*time.Second))
 
 	event, _ := json.Marshal(map[string]any{"connection_ids": []string{"cust-lease"}, "force": true})
 	emulators := []*invoke.Emulator{s.fns["RefreshFunction"], s.twin("RefreshFunction")}
