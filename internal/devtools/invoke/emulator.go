@@ -23,6 +23,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/gotoconnector/gotoconnector/internal/devtools/freeport"
 )
 
 // RIEEnv names the environment variable that holds the emulator's path (the
@@ -116,7 +118,7 @@ func Start(ctx context.Context, o Options) (*Emulator, error) {
 }
 
 func start(ctx context.Context, o Options, bootstrap string) (*Emulator, error) {
-	ports, err := freePorts(2)
+	ports, err := freeport.Pick(2)
 	if err != nil {
 		return nil, err
 	}
@@ -255,23 +257,3 @@ func (e *Emulator) Close() error {
 
 // Done is closed when the emulator has exited.
 func (e *Emulator) Done() <-chan struct{} { return e.done }
-
-// freePorts returns n distinct free TCP ports of 127.0.0.1.
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("finding a free port: %w", err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
