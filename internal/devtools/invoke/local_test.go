@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"net/url"
 	"runtime"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gotoconnector/gotoconnector/internal/devtools/devenv"
+	"github.com/gotoconnector/gotoconnector/internal/devtools/freeport"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -51,15 +51,15 @@ func localOptions(t *testing.T, id, eventPath string) LocalOptions {
 	}
 }
 
-// freeLoopbackPort returns a port nothing listens on.
+// freeLoopbackPort returns a port nothing listens on, out of the kernel's
+// ephemeral range (see freeport).
 func freeLoopbackPort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ports, err := freeport.Pick(1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return ports[0]
 }
 
 // TestLocalStartsDynamoDB is make invoke FN=RefreshFunction
