@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -61,6 +62,18 @@ var (
 	errStateBinding = errors.New("the state belongs to another browser")
 )
 
+// pendingItem is a pending authorization as the table holds it.
+type pendingItem struct {
+	PK           string `dynamodbav:"pk"`
+	StateHash    string `dynamodbav:"state_hash"` // SHA-256 (hex) of the state
+	ConnectionID string `dynamodbav:"connection_id"`
+	BindingHash  string `dynamodbav:"binding_hash"`
+	ExpiresAt    int64  `dynamodbav:"expires_at"`
+	TTL          int64  `dynamodbav:"ttl"` // a while after it stopped being usable
+	ReturnTo     string `dynamodbav:"return_to,omitempty"`
+	CodeVerifier string `dynamodbav:"code_verifier,omitempty"` // encrypted with the token cipher, if any
+}
+
 // pendingDB is the part of the DynamoDB client pending states use.
 type pendingDB interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
@@ -98,11 +111,11 @@ func pendingKey(state string) (map[string]types.AttributeValue, bool) {
 	if !ok1 || !ok2 || len(link) != 16 || len(slot) != 1 || err != nil || n >= MaxPendingPerLink || len(random) < 22 {
 		return nil, false
 	}
-	return slotKey(link, n), true
+	return map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: slotPK(link, n)}}, true
 }
 
-func slotKey(link string, slot int) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "state#" + link + "#" + strconv.Itoa(slot)}}
+func slotPK(link string, slot int) string {
+	return "state#" + link + "#" + strconv.Itoa(slot)
 }
 
 // put stores p in a free slot of the link and returns it with its new
@@ -112,24 +125,24 @@ func (s *pendingStore) put(ctx context.Context, link string, p pending) (pending
 	now := s.now()
 	for slot := 0; slot < MaxPendingPerLink; slot++ {
 		p.State = link + "." + strconv.Itoa(slot) + "." + gotoauth.GenerateState()
-		item := slotKey(link, slot)
-		item["state_hash"] = &types.AttributeValueMemberS{Value: hashHex(p.State)}
-		item["connection_id"] = &types.AttributeValueMemberS{Value: p.ConnectionID}
-		item["binding_hash"] = &types.AttributeValueMemberS{Value: p.BindingHash}
-		item["expires_at"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(p.ExpiresAt.Unix(), 10)}
-		// TTL removes it a while after it stopped being usable.
-		item["ttl"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(p.ExpiresAt.Add(time.Hour).Unix(), 10)}
-		if p.ReturnTo != "" {
-			item["return_to"] = &types.AttributeValueMemberS{Value: p.ReturnTo}
+		row := pendingItem{
+			PK:           slotPK(link, slot),
+			StateHash:    hashHex(p.State),
+			ConnectionID: p.ConnectionID,
+			BindingHash:  p.BindingHash,
+			ExpiresAt:    p.ExpiresAt.Unix(),
+			TTL:          p.ExpiresAt.Add(time.Hour).Unix(),
+			ReturnTo:     p.ReturnTo,
+			CodeVerifier: p.CodeVerifier,
 		}
-		if p.CodeVerifier != "" {
-			v := p.CodeVerifier
-			if s.cipher != nil {
-				v = s.cipher.Encrypt(v, p.ConnectionID)
-			}
-			item["code_verifier"] = &types.AttributeValueMemberS{Value: v}
+		if s.cipher != nil && row.CodeVerifier != "" {
+			row.CodeVerifier = s.cipher.Encrypt(row.CodeVerifier, p.ConnectionID)
 		}
-		_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		item, err := attributevalue.MarshalMap(row)
+		if err != nil {
+			return p, fmt.Errorf("encoding the pending authorization: %w", err)
+		}
+		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName:           &s.table,
 			Item:                item,
 			ConditionExpression: aws.String("attribute_not_exists(pk) OR expires_at <= :now"),
@@ -177,16 +190,19 @@ func (s *pendingStore) consume(ctx context.Context, state, bindingValue string) 
 		}
 		return nil, s.whyNotConsumed(ctx, key, state, bindingValue, now)
 	}
-	item := out.Attributes
+	var row pendingItem
+	if err := attributevalue.UnmarshalMap(out.Attributes, &row); err != nil {
+		return nil, fmt.Errorf("reading the pending authorization: %w", err)
+	}
 	p := &pending{
 		State:        state,
-		ConnectionID: str(item, "connection_id"),
-		ReturnTo:     str(item, "return_to"),
-		BindingHash:  str(item, "binding_hash"),
-		ExpiresAt:    time.Unix(num(item, "expires_at"), 0),
+		ConnectionID: row.ConnectionID,
+		ReturnTo:     row.ReturnTo,
+		BindingHash:  row.BindingHash,
+		ExpiresAt:    time.Unix(row.ExpiresAt, 0),
 	}
 	// Decrypt passes a plain (unencrypted) value through.
-	if p.CodeVerifier, err = s.cipher.Decrypt(str(item, "code_verifier"), p.ConnectionID); err != nil {
+	if p.CodeVerifier, err = s.cipher.Decrypt(row.CodeVerifier, p.ConnectionID); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -199,14 +215,15 @@ func (s *pendingStore) whyNotConsumed(ctx context.Context, key map[string]types.
 		Key:            key,
 		ConsistentRead: aws.Bool(true),
 	})
-	if err != nil || out.Item == nil || !sameHash(str(out.Item, "state_hash"), hashHex(state)) {
+	var row pendingItem
+	if err != nil || out.Item == nil || attributevalue.UnmarshalMap(out.Item, &row) != nil || !sameHash(row.StateHash, hashHex(state)) {
 		// Never issued, used already, or its slot taken by a newer one.
 		return errStateUnknown
 	}
-	if num(out.Item, "expires_at") <= now.Unix() {
+	if row.ExpiresAt <= now.Unix() {
 		return errStateExpired
 	}
-	if !sameHash(str(out.Item, "binding_hash"), hashHex(bindingValue)) {
+	if !sameHash(row.BindingHash, hashHex(bindingValue)) {
 		return errStateBinding
 	}
 	// It was consumed between the two reads.
@@ -215,21 +232,6 @@ func (s *pendingStore) whyNotConsumed(ctx context.Context, key map[string]types.
 
 func sameHash(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
-}
-
-func str(item map[string]types.AttributeValue, k string) string {
-	if v, ok := item[k].(*types.AttributeValueMemberS); ok {
-		return v.Value
-	}
-	return ""
-}
-
-func num(item map[string]types.AttributeValue, k string) int64 {
-	if v, ok := item[k].(*types.AttributeValueMemberN); ok {
-		n, _ := strconv.ParseInt(v.Value, 10, 64)
-		return n
-	}
-	return 0
 }
 
 func isConditionFailed(err error) bool {
