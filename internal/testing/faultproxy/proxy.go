@@ -244,8 +244,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 
 	body, err := io.ReadAll(r.Body)
 	if err != nil { // the client went away while sending
-		p.count(p.faults, FaultAbandoned)
-		drop(w)
+		p.abandon(w)
 		return
 	}
 	if !p.admit(w, r, op) {
@@ -265,8 +264,7 @@ func (p *Proxy) admit(w http.ResponseWriter, r *http.Request, op string) bool {
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
-			p.count(p.faults, FaultAbandoned)
-			drop(w)
+			p.abandon(w)
 			return false
 		case <-p.closing:
 			drop(w)
@@ -293,8 +291,7 @@ func (p *Proxy) admit(w http.ResponseWriter, r *http.Request, op string) bool {
 			select {
 			case <-st.changed: // look again
 			case <-r.Context().Done(): // the client gave up: never forwarded
-				p.count(p.faults, FaultAbandoned)
-				drop(w)
+				p.abandon(w)
 				return false
 			case <-p.closing:
 				drop(w)
@@ -388,6 +385,13 @@ func throttle(w http.ResponseWriter) {
 	h.Set("Content-Length", strconv.Itoa(len(ThrottlingBody)))
 	w.WriteHeader(http.StatusBadRequest)
 	_, _ = io.WriteString(w, ThrottlingBody)
+}
+
+// abandon drops a request whose client gave up before it was forwarded,
+// and counts it (FaultAbandoned).
+func (p *Proxy) abandon(w http.ResponseWriter) {
+	p.count(p.faults, FaultAbandoned)
+	drop(w)
 }
 
 // drop closes the client's connection without an answer, with a TCP reset
