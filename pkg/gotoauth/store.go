@@ -256,7 +256,8 @@ func (s *Store) SaveConnection(ctx context.Context, id string, tok *Token) (*Con
 		Remove(expression.Name(statusKeyAttr)).
 		Remove(expression.Name("failure_count")).
 		Remove(expression.Name("last_error")).
-		Remove(expression.Name("last_error_at"))
+		Remove(expression.Name("last_error_at")).
+		Remove(expression.Name(failingAttr))
 	// A reconnect to another GoTo account leaves nothing of the previous one.
 	upd = setIdentity(upd, tok, true)
 	// A slower, older consent must not overwrite a newer one.
