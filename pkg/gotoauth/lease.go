@@ -135,8 +135,7 @@ func (s *Store) storeRefreshed(ctx context.Context, c, n *Connection, owner stri
 		upd = upd.Set(expression.Name("refresh_token"), expression.Value(s.seal(n.RefreshToken, c.ConnectionID))).
 			Set(expression.Name("refresh_token_expires_at"), expression.Value(n.RefreshTokenExpiresAt.Unix()))
 	}
-	upd = setIdentity(upd, &Token{AccountKey: n.AccountKey, OrganizerKey: n.OrganizerKey, Email: n.Email,
-		Principal: n.Principal, FirstName: n.FirstName, LastName: n.LastName, AccountType: n.AccountType, Scope: n.Scope}, false)
+	upd = setIdentity(upd, n.Identity, false)
 	cond := expression.And(
 		expression.AttributeExists(expression.Name("pk")),
 		expression.Or(
@@ -186,7 +185,7 @@ func (s *Store) storeRefreshed(ctx context.Context, c, n *Connection, owner stri
 		}
 		return nil, storeError("storing refreshed tokens", err)
 	}
-	n.Revision = numberAttr(attrs, "version")
+	n.Revision = revision(attrs)
 	return n, nil
 }
 
