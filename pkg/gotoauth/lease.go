@@ -140,8 +140,7 @@ func (s *Store) storeRefreshed(ctx context.Context, c, n *Connection, owner stri
 		upd = upd.Set(expression.Name("refresh_token"), expression.Value(s.seal(n.RefreshToken, c.ConnectionID))).
 			Set(expression.Name("refresh_token_expires_at"), expression.Value(n.RefreshTokenExpiresAt.Unix()))
 	}
-	upd = setIdentity(upd, &Token{AccountKey: n.AccountKey, OrganizerKey: n.OrganizerKey, Email: n.Email,
-		Principal: n.Principal, FirstName: n.FirstName, LastName: n.LastName, AccountType: n.AccountType, Scope: n.Scope}, false)
+	upd = setIdentity(upd, n.Identity, false)
 	cond := expression.And(
 		expression.AttributeExists(expression.Name("pk")),
 		expression.Or(
@@ -192,7 +191,7 @@ func (s *Store) storeRefreshed(ctx context.Context, c, n *Connection, owner stri
 		}
 		return nil, false, storeError("storing refreshed tokens", err)
 	}
-	n.Revision = numberAttr(old, "version") + 1
+	n.Revision = revision(old) + 1
 	_, recovered = old[failingAttr]
 	return n, recovered, nil
 }
