@@ -19,5 +19,8 @@ func main() {
 	if err != nil {
 		platform.Fatal(err)
 	}
+	if err := refresh.CheckTimeout(os.Getenv); err != nil {
+		platform.Fatal(err)
+	}
 	lambda.Start(platform.Invocation(refresh.NewHandler(parts)))
 }

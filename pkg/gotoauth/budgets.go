@@ -1,6 +1,10 @@
 package gotoauth
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"time"
+)
 
 // The time one refresh may take, step by step. The sweep stops taking new
 // work refreshBudget before its deadline, so that a refresh it started
@@ -20,6 +24,75 @@ const (
 	// minLease is the shortest refresh lease.
 	minLease = 60 * time.Second
 )
+
+// minAnswerBudget is the shortest wait for GoTo's answer a refresh starts
+// with, when the deadline cuts the answer timeout.
+const minAnswerBudget = 10 * time.Second
+
+// DefaultMinimumTimeout is MinimumTimeout at the default connect timeout
+// and store retry budget: 40 s.
+const DefaultMinimumTimeout = leaseWriteBudget + DefaultConnectTimeout + minAnswerBudget + 10*time.Second + budgetMargin
+
+// ErrTimeoutTooShort: the caller's deadline leaves less than MinimumTimeout,
+// so not even one refresh could store its answer in time.
+var ErrTimeoutTooShort = errors.New("gotoauth: the time left is too short for one refresh")
+
+// MinimumTimeout is the shortest time left in which a refresh still starts:
+// the lease write, getting the request to GoTo, minAnswerBudget of GoTo's
+// answer, one store attempt and the margin (40 s at the defaults). A
+// refresh function whose Timeout is under it refreshes nothing.
+func (ts *TokenSource) MinimumTimeout() time.Duration {
+	connect, _ := ts.client.timeouts()
+	return leaseWriteBudget + connect + minAnswerBudget + writeTimeout(ts.storeRetry) + budgetMargin
+}
+
+// takeDeadline is when a sweep running from now until deadline stops
+// starting refreshes: SweepReserve before the deadline when that leaves any
+// time, so that every refresh has its full store retry budget; otherwise
+// (a short timeout) MinimumTimeout before it, short true, and each refresh
+// has its answer wait and store budget cut to the time left.
+func (ts *TokenSource) takeDeadline(now, deadline time.Time) (takeBy time.Time, short bool, err error) {
+	if t := deadline.Add(-ts.refreshBudget()); t.After(now) {
+		return t, false, nil
+	}
+	if t := deadline.Add(-ts.MinimumTimeout()); t.After(now) {
+		return t, true, nil
+	}
+	return time.Time{}, true, fmt.Errorf("%w: %s left, a refresh needs at least %s (raise the refresh function's Timeout to at least %d s; the template's is 900 s)",
+		ErrTimeoutTooShort, deadline.Sub(now).Round(time.Second), ts.MinimumTimeout(), int(ts.MinimumTimeout().Seconds())+1)
+}
+
+// callDeadline is when a refresh that calls GoTo at now, for a caller whose
+// deadline is deadline (zero: none), stops waiting for GoTo's answer: its
+// connect and answer timeouts, cut so that one store attempt and the margin
+// still fit before the deadline (zero: not cut).
+func (ts *TokenSource) callDeadline(now, deadline time.Time) time.Time {
+	if deadline.IsZero() {
+		return time.Time{}
+	}
+	callBy := deadline.Add(-writeTimeout(ts.storeRetry) - budgetMargin)
+	connect, answer := ts.client.timeouts()
+	if full := now.Add(connect + answer); full.Before(callBy) {
+		return time.Time{}
+	}
+	return callBy
+}
+
+// storeBudget is the store retry budget of an answer that arrived at now
+// for a caller whose deadline is deadline: the full budget, cut to the
+// time left before the deadline less the margin, and never under one
+// attempt (an answer still unstored at the deadline is kept in the
+// process, and the next refresh of the connection stores it first).
+func (ts *TokenSource) storeBudget(now, deadline time.Time) time.Duration {
+	b := ts.storeRetry
+	if deadline.IsZero() {
+		return b
+	}
+	if left := deadline.Sub(now) - budgetMargin; left < b {
+		b = left
+	}
+	return max(b, writeTimeout(ts.storeRetry))
+}
 
 // SweepReserve is how long before its context's deadline Sweep stops
 // starting refreshes: the longest one refresh can take once started (the

@@ -4,31 +4,35 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/gotoconnector/gotoconnector/internal/schedule"
 )
 
-// dueConnections calls fn with the id of every active connection whose next
-// refresh is due at now, read from the due index (never a table scan), all
-// shards in parallel. It stops early when fn returns false or ctx is done.
-func (s *Store) dueConnections(ctx context.Context, now time.Time, fn func(id string) bool) error {
+// dueConnections calls fn with every active connection whose next refresh
+// is due at now (its id and next_refresh_at), read from the due index
+// (never a table scan), all shards in parallel. It stops early when fn
+// returns false or ctx is done.
+func (s *Store) dueConnections(ctx context.Context, now time.Time, fn func(schedule.Due) bool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make(chan error, dueShards)
-	ids := make(chan string)
+	due := make(chan schedule.Due)
 	for shard := 0; shard < dueShards; shard++ {
 		go func(shard string) {
-			errs <- s.queryDue(ctx, shard, now, ids)
+			errs <- s.queryDue(ctx, shard, now, due)
 		}(fmt.Sprintf("due#%02d", shard))
 	}
 	var firstErr error
 	for running := dueShards; running > 0; {
 		select {
-		case id := <-ids:
-			if !fn(id) {
+		case d := <-due:
+			if !fn(d) {
 				cancel()
 			}
 		case err := <-errs:
@@ -45,7 +49,7 @@ func (s *Store) dueConnections(ctx context.Context, now time.Time, fn func(id st
 	return firstErr
 }
 
-func (s *Store) queryDue(ctx context.Context, shard string, now time.Time, ids chan<- string) error {
+func (s *Store) queryDue(ctx context.Context, shard string, now time.Time, due chan<- schedule.Due) error {
 	in := &dynamodb.QueryInput{
 		TableName:              &s.table,
 		IndexName:              aws.String(dueIndex),
@@ -69,8 +73,14 @@ func (s *Store) queryDue(ctx context.Context, shard string, now time.Time, ids c
 			if pk == nil || len(pk.Value) <= len("conn#") {
 				continue
 			}
+			d := schedule.Due{ID: pk.Value[len("conn#"):]}
+			if n, ok := item["next_refresh_at"].(*types.AttributeValueMemberN); ok {
+				if v, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
+					d.NextRefreshAt = time.Unix(v, 0)
+				}
+			}
 			select {
-			case ids <- pk.Value[len("conn#"):]:
+			case due <- d:
 			case <-ctx.Done():
 				return nil
 			}
@@ -81,3 +91,45 @@ func (s *Store) queryDue(ctx context.Context, shard string, now time.Time, ids c
 
 // dueIndex is the name of the global secondary index of due connections.
 const dueIndex = "due"
+
+// expiryReaders is how many reads of refresh-token expiries run at once.
+const expiryReaders = 16
+
+// fillExpiries reads the refresh-token expiry of every connection of due
+// (the due index projects keys only): one eventually consistent GetItem
+// each, projected to that one attribute. The sweep does it only when more
+// is due than it can refresh, to choose the most urgent. A read that fails
+// leaves the expiry unknown (such a connection goes after the known ones).
+func (s *Store) fillExpiries(ctx context.Context, due []schedule.Due) {
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < expiryReaders; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+					TableName:            &s.table,
+					Key:                  connKey(due[i].ID),
+					ProjectionExpression: aws.String("refresh_token_expires_at"),
+				})
+				if err != nil || out.Item == nil {
+					continue
+				}
+				if n, ok := out.Item["refresh_token_expires_at"].(*types.AttributeValueMemberN); ok {
+					if v, err := strconv.ParseInt(n.Value, 10, 64); err == nil && v > 0 {
+						due[i].RefreshExpiry = time.Unix(v, 0)
+					}
+				}
+			}
+		}()
+	}
+	for i := range due {
+		if ctx.Err() != nil {
+			break
+		}
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+}

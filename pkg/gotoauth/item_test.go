@@ -168,7 +168,7 @@ func TestSaveConnectionWritesTheItemContract(t *testing.T) {
 		"connected_at":             n(now.Unix()),
 		"refreshed_at":             n(now.Unix()),
 		"due_shard":                s(dueShard("cust-1")),
-		"next_refresh_at":          n(sch.Next(now, now.Add(time.Hour), sch.RefreshTokenExpiry(now)).Unix()),
+		"next_refresh_at":          n(sch.Next("cust-1", now, now.Add(time.Hour), sch.RefreshTokenExpiry(now)).Unix()),
 		"version":                  n(8),
 		"account_key":              s("1"),
 		"organizer_key":            s("2"),

@@ -29,6 +29,7 @@ type need struct {
 	dueBy         time.Time // next_refresh_at <= dueBy
 	accessExpires time.Time // or: access_token_expires_at <= accessExpires
 	revision      int64     // with force: only while the revision is still this one
+	deadline      time.Time // the caller's real deadline (zero: none): GoTo's answer and its store are cut to it
 }
 
 // acquireLease takes the refresh lease of connection id for owner, with a
@@ -94,7 +95,7 @@ func (s *Store) refreshedState(c *Connection, tok *Token, now time.Time) *Connec
 	if tok.RefreshToken != "" {
 		n.RefreshToken, n.RefreshTokenExpiresAt = tok.RefreshToken, s.schedule.RefreshTokenExpiry(now)
 	}
-	n.NextRefreshAt = s.schedule.Next(now, n.AccessTokenExpiresAt, n.RefreshTokenExpiresAt)
+	n.NextRefreshAt = s.next(c.ConnectionID, now, n.AccessTokenExpiresAt, n.RefreshTokenExpiresAt)
 	n.FailureCount, n.LastError, n.leaseOwner, n.leaseExpiresAt = 0, "", "", time.Time{}
 	return &n
 }

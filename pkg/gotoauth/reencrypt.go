@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/gotoconnector/gotoconnector/internal/schedule"
 )
 
 // ErrNoActiveKey: re-encryption needs a store with a token cipher.
@@ -99,7 +101,8 @@ func (s *Store) ReencryptAll(ctx context.Context, workers int) (ReencryptSummary
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, workers)
 	farFuture := time.Unix(math.MaxInt32, 0)
-	err := s.dueConnections(ctx, farFuture, func(id string) bool {
+	err := s.dueConnections(ctx, farFuture, func(d schedule.Due) bool {
+		id := d.ID
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {

@@ -138,7 +138,7 @@ func (ts *TokenSource) refreshOne(ctx context.Context, id string, n need, onAnsw
 	if p, ok := ts.takePending(id); ok {
 		// GoTo's last answer for this connection never reached the table:
 		// it holds the only valid refresh token, so it goes first.
-		if res, ok := ts.storeAnswer(work, id, p.prev, p.next, false); !ok {
+		if res, ok := ts.storeAnswer(work, id, p.prev, p.next, false, ts.storeBudget(time.Now(), n.deadline)); !ok {
 			return res
 		}
 	}
@@ -177,14 +177,20 @@ func (ts *TokenSource) refreshOne(ctx context.Context, id string, n need, onAnsw
 	}
 
 	sent := time.Now()
-	tok, err := ts.client.Refresh(work, conn.RefreshToken)
+	call := work
+	if by := ts.callDeadline(sent, n.deadline); !by.IsZero() {
+		var cancel context.CancelFunc
+		call, cancel = context.WithDeadline(work, by)
+		defer cancel()
+	}
+	tok, err := ts.client.Refresh(call, conn.RefreshToken)
 	res.ProviderLatency = time.Since(sent)
 	if err == nil {
 		next := ts.store.refreshedState(conn, tok, ts.store.now())
 		if onAnswer != nil {
 			onAnswer(next)
 		}
-		stored, _ := ts.storeAnswer(work, id, conn, next, tok.RefreshToken != "")
+		stored, _ := ts.storeAnswer(work, id, conn, next, tok.RefreshToken != "", ts.storeBudget(time.Now(), n.deadline))
 		stored.ProviderLatency = res.ProviderLatency
 		return stored
 	}
@@ -236,10 +242,10 @@ func (ts *TokenSource) refreshOne(ctx context.Context, id string, n need, onAnsw
 // failed for good within the retry budget. Then the answer is kept in this
 // process (the cache hands its access token out, and the next refresh of
 // the connection stores it first), and the failure is logged at ERROR.
-func (ts *TokenSource) storeAnswer(ctx context.Context, id string, prev, next *Connection, rotated bool) (RefreshResult, bool) {
+func (ts *TokenSource) storeAnswer(ctx context.Context, id string, prev, next *Connection, rotated bool, budget time.Duration) (RefreshResult, bool) {
 	res := RefreshResult{ConnectionID: id}
 	done := ts.beginStore(id)
-	stored, recovered, err := ts.store.storeRefreshed(ctx, prev, next, ts.owner, ts.storeRetry, ts.leaseTTL())
+	stored, recovered, err := ts.store.storeRefreshed(ctx, prev, next, ts.owner, budget, ts.leaseTTL())
 	done()
 	switch {
 	case err == nil:
@@ -261,7 +267,7 @@ func (ts *TokenSource) storeAnswer(ctx context.Context, id string, prev, next *C
 		ts.mu.Unlock()
 		res.Outcome, res.Class, res.Err, res.Connection = StoreFailed, Transient, err, next
 		ts.logger.Error("GoTo's refresh answer could not be stored: it is kept in this process and stored at the next refresh of the connection; if this process ends first and GoTo rotated the refresh token, the connection will need re-authorization",
-			"connection_id", id, "rotated", rotated || prev.RefreshToken != next.RefreshToken, "store_retry_budget", ts.storeRetry.String(), "error", err.Error())
+			"connection_id", id, "rotated", rotated || prev.RefreshToken != next.RefreshToken, "store_retry_budget", budget.String(), "error", err.Error())
 		return res, false
 	}
 	return res, true

@@ -1,12 +1,19 @@
 package gotoauth
 
-import "time"
+import (
+	"time"
+
+	"github.com/gotoconnector/gotoconnector/internal/schedule"
+)
 
 // Schedule decides when a connection is refreshed next. Its zero value uses
-// the defaults of the connector's configuration.
+// the defaults of the connector's configuration. The decisions themselves
+// are internal/schedule's (the same functions make simulate runs).
 type Schedule struct {
-	// Interval is the longest time between two refreshes (REFRESH_INTERVAL,
-	// default 24h).
+	// Interval is REFRESH_INTERVAL (default 24h): how long after a refresh
+	// the next one is planned while the load fits GoTo's limit. When it
+	// does not, the sweep stretches it up to RefreshTokenLifetime minus
+	// SafetyMargin (see internal/schedule).
 	Interval time.Duration
 	// AccessTokenAhead, when positive, also refreshes this long before the
 	// access token expires (ACCESS_TOKEN_REFRESH_AHEAD, default off).
@@ -14,67 +21,42 @@ type Schedule struct {
 	// RefreshTokenLifetime is a refresh token's life from issue
 	// (REFRESH_TOKEN_LIFETIME, default 720h, GoTo's 30 days).
 	RefreshTokenLifetime time.Duration
+	// SafetyMargin is REFRESH_SAFETY_MARGIN (default 72h, a tenth of the
+	// lifetime when that is shorter): no refresh is planned later than this
+	// before the refresh token expires.
+	SafetyMargin time.Duration
 }
 
 // Defaults of Schedule's fields.
 const (
-	DefaultRefreshInterval      = 24 * time.Hour
-	DefaultRefreshTokenLifetime = 30 * 24 * time.Hour
+	DefaultRefreshInterval      = schedule.DefaultInterval
+	DefaultRefreshTokenLifetime = schedule.DefaultRefreshTokenLifetime
+	DefaultRefreshSafetyMargin  = schedule.DefaultSafetyMargin
 )
 
-func (s Schedule) interval() time.Duration {
-	if s.Interval > 0 {
-		return s.Interval
-	}
-	return DefaultRefreshInterval
-}
-
-func (s Schedule) lifetime() time.Duration {
-	if s.RefreshTokenLifetime > 0 {
-		return s.RefreshTokenLifetime
-	}
-	return DefaultRefreshTokenLifetime
+// config is the schedule as internal/schedule takes it.
+func (s Schedule) config() schedule.Config {
+	return schedule.Config{
+		Interval:             s.Interval,
+		AccessTokenAhead:     s.AccessTokenAhead,
+		RefreshTokenLifetime: s.RefreshTokenLifetime,
+		SafetyMargin:         s.SafetyMargin,
+	}.WithDefaults()
 }
 
 // RefreshTokenExpiry is when a refresh token issued at issued expires.
 func (s Schedule) RefreshTokenExpiry(issued time.Time) time.Time {
-	return issued.Add(s.lifetime())
+	return issued.Add(s.config().RefreshTokenLifetime)
 }
 
-// Next returns when a connection whose tokens were written at now should be
-// refreshed: after Interval at the latest, AccessTokenAhead before the access
-// token expires when that is on, and in any case while a tenth of the refresh
-// token's life is still left, so that failures have time to be retried.
-//
-// Inside that last tenth (a refresh token GoTo did not replace), it tries
-// again every hundredth of the life, and once more halfway to the expiry,
-// rather than at every sweep.
-func (s Schedule) Next(now, accessExpiry, refreshExpiry time.Time) time.Time {
-	next := now.Add(s.interval())
-	if s.AccessTokenAhead > 0 && !accessExpiry.IsZero() {
-		if t := accessExpiry.Add(-s.AccessTokenAhead); t.Before(next) {
-			next = t
-		}
-	}
-	if !refreshExpiry.IsZero() {
-		late := refreshExpiry.Add(-s.lifetime() / 10)
-		if late.After(now) {
-			if late.Before(next) {
-				next = late
-			}
-		} else {
-			step := s.lifetime() / 100
-			t := now.Add(step)
-			if left := refreshExpiry.Sub(now); left < 2*step {
-				t = now.Add(left / 2)
-			}
-			if t.Before(next) {
-				next = t
-			}
-		}
-	}
-	if next.Before(now) {
-		next = now
-	}
-	return next
+// Next returns when connection id, whose tokens were written at now, should
+// be refreshed when nothing is known of the load: on the connection's
+// phase (a hash of its id) within Interval after now, so that connections
+// created together spread over the interval; AccessTokenAhead before the
+// access token expires when that is on; and in any case SafetyMargin
+// before the refresh token expires. Inside the margin (a refresh token GoTo
+// did not replace) it tries again every hundredth of the life, and once
+// more halfway to the expiry, rather than at every sweep.
+func (s Schedule) Next(id string, now, accessExpiry, refreshExpiry time.Time) time.Time {
+	return s.config().Next(id, now, accessExpiry, refreshExpiry, schedule.Load{})
 }

@@ -95,6 +95,7 @@ type Store struct {
 	cipher     *TokenCipher
 	requireEnc bool
 	schedule   Schedule
+	planning   planState
 	now        func() time.Time
 }
 
@@ -210,7 +211,7 @@ func (s *Store) SaveConnection(ctx context.Context, id string, tok *Token) (*Con
 		RefreshedAt:           now,
 		Identity:              tok.Identity,
 	}
-	c.NextRefreshAt = s.schedule.Next(now, c.AccessTokenExpiresAt, c.RefreshTokenExpiresAt)
+	c.NextRefreshAt = s.next(id, now, c.AccessTokenExpiresAt, c.RefreshTokenExpiresAt)
 
 	// The identity is written apart: one that did not arrive is removed, a
 	// reconnect to another GoTo account leaves nothing of the previous one.

@@ -6,6 +6,8 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/gotoconnector/gotoconnector/internal/schedule"
 )
 
 // DefaultSweepConcurrency is how many refreshes a sweep runs at once, at
@@ -43,6 +45,10 @@ type SweepOptions struct {
 	// OnResult, when set, is called with every refresh's result (from
 	// several goroutines at once), for logs.
 	OnResult func(RefreshResult)
+	// Period is how often the scheduled sweep runs (the template's
+	// RefreshSchedule); zero means 15 minutes. It sizes the capacity per
+	// day and the load estimate.
+	Period time.Duration
 }
 
 // SweepSummary counts what a sweep did (the refresh function's answer).
@@ -73,6 +79,33 @@ type SweepSummary struct {
 	// those it had already read: any number above zero means it ran out of
 	// time).
 	Deferred int `json:"deferred"`
+	// DeferredRateLimit and DeferredDeadline split Deferred by cause: more
+	// was due than the rate limit allows in the sweep's working time, or
+	// the deadline came (a timeout too short for the full reserve, or
+	// refreshes slower than planned).
+	DeferredRateLimit int `json:"deferred_rate_limit"`
+	DeferredDeadline  int `json:"deferred_deadline"`
+	// CapacityPerSweep and CapacityPerDay are the refreshes the rate limit
+	// and the sweep's working time allow per sweep and per day (Unlimited
+	// without a rate limit or a deadline); scheduled sweeps only.
+	CapacityPerSweep int `json:"capacity_per_sweep,omitempty"`
+	CapacityPerDay   int `json:"capacity_per_day,omitempty"`
+	// Connections is the active connections the sweep infers from the due
+	// count, LoadPerDay the refreshes a day they need at IntervalSeconds,
+	// the interval refreshes are planned at (REFRESH_INTERVAL, stretched
+	// when the load needs it), and Fits is false when no interval up to
+	// the refresh-token lifetime minus the safety margin fits.
+	Connections     int   `json:"connections,omitempty"`
+	LoadPerDay      int   `json:"load_per_day,omitempty"`
+	IntervalSeconds int64 `json:"interval_seconds,omitempty"`
+	Fits            bool  `json:"fits,omitempty"`
+	// MinLifeLeftSeconds is the smallest refresh-token life left among the
+	// due connections after the sweep (-1: none known). No connection is
+	// planned later than the safety margin before its expiry, so every
+	// active connection with less life left than the margin is due: when
+	// this is above SafetyMarginSeconds, so is every active connection's.
+	MinLifeLeftSeconds  int64 `json:"min_life_left_seconds,omitempty"`
+	SafetyMarginSeconds int64 `json:"safety_margin_seconds,omitempty"`
 	// DurationMS is the run's wall time.
 	DurationMS int64 `json:"duration_ms"`
 	// Errors lists, for up to 100 failed connections, the secret-free error
@@ -82,68 +115,171 @@ type SweepSummary struct {
 
 // Sweep refreshes every due connection (or opt.IDs) with bounded
 // concurrency, under the rate limit, until they run out or ctx's deadline
-// nears: no refresh starts later than the time one refresh can take
-// (lease write, GoTo's connect and answer timeouts, the store retry budget
-// and a margin) before the deadline, so every refresh that started stores
-// GoTo's answer in time. What is left is counted as Deferred. The error is
-// the due index's, if reading it failed.
+// nears (see takeDeadline: no refresh starts unless the time left covers
+// it, so every refresh that started stores GoTo's answer in time).
+//
+// A scheduled sweep (opt.IDs nil) reads the due connections from the due
+// index first (never a table scan), at most a bounded number, and lets
+// internal/schedule decide: when more are due than the rate limit allows in
+// its working time, the ones whose refresh tokens expire first go first and
+// the rest are counted as deferred by the rate limit; the refreshes it
+// stores are planned with the load it observed. The summary reports the
+// capacity, the load and the smallest refresh-token life left. The error
+// is the due index's, if reading it failed, or ErrTimeoutTooShort.
 func (ts *TokenSource) Sweep(ctx context.Context, opt SweepOptions) (SweepSummary, error) {
 	start := time.Now()
 	if err := ts.check(); err != nil {
 		return SweepSummary{}, err
 	}
-	// New refreshes start only under take, which ends the refresh budget
-	// before the deadline; one that started runs to its end.
-	take := ctx
+	now := ts.store.now()
+	n := need{force: opt.Force, dueBy: now}
+	// New refreshes start only under take; one that started runs to its
+	// end, within the real deadline.
+	take, short := ctx, false
+	var working time.Duration
 	if deadline, ok := ctx.Deadline(); ok {
-		var cancel context.CancelFunc
-		take, cancel = context.WithDeadline(ctx, deadline.Add(-ts.refreshBudget()))
-		defer cancel()
-	}
-	// The finder runs until the workers stop it: the ids it still sends
-	// after take ended are counted as deferred.
-	findCtx, stopFinding := context.WithCancel(ctx)
-	defer stopFinding()
-
-	ids := make(chan string)
-	var findErr error
-	go func() {
-		defer close(ids)
-		send := func(id string) bool {
-			select {
-			case ids <- id:
-				return true
-			case <-findCtx.Done():
-				return false
-			}
+		takeBy, isShort, err := ts.takeDeadline(time.Now(), deadline)
+		if err != nil {
+			return SweepSummary{DurationMS: time.Since(start).Milliseconds()}, err
 		}
-		if opt.IDs != nil {
+		var cancel context.CancelFunc
+		take, cancel = context.WithDeadline(ctx, takeBy)
+		defer cancel()
+		short, n.deadline, working = isShort, deadline, time.Until(takeBy)
+	}
+	if opt.IDs != nil {
+		ids := make(chan string)
+		findCtx, stopFinding := context.WithCancel(ctx)
+		defer stopFinding()
+		go func() {
+			defer close(ids)
 			for _, id := range opt.IDs {
-				if !send(id) {
+				select {
+				case ids <- id:
+				case <-findCtx.Done():
 					return
 				}
 			}
+		}()
+		sum := ts.run(take, ids, opt, n, stopFinding)
+		sum.DeferredDeadline = sum.Deferred
+		sum.DurationMS = time.Since(start).Milliseconds()
+		return sum, nil
+	}
+	return ts.sweepDue(ctx, take, opt, n, now, working, short, start)
+}
+
+// sweepDue is the scheduled sweep: read what is due, decide, refresh the
+// most urgent, report.
+func (ts *TokenSource) sweepDue(ctx, take context.Context, opt SweepOptions, n need, now time.Time, working time.Duration, short bool, start time.Time) (SweepSummary, error) {
+	cfg := ts.store.schedule.config()
+	cfg.RateLimit, cfg.WorkingTime, cfg.SweepPeriod = ts.rate, working, opt.Period
+	cfg = cfg.WithDefaults()
+	capacity := cfg.PerSweep()
+	limit := maxDueRead
+	if capacity < Unlimited/dueReadFactor {
+		limit = min(max(dueReadFactor*capacity, minDueRead), maxDueRead)
+	}
+	var due []schedule.Due
+	findErr := ts.store.dueConnections(take, now, func(d schedule.Due) bool {
+		due = append(due, d)
+		return len(due) < limit
+	})
+	if len(due) > capacity {
+		ts.store.fillExpiries(take, due)
+	}
+	// The load: the connections the due count implies at the interval the
+	// last sweep of this process planned with (REFRESH_INTERVAL at first).
+	prev := cfg.Interval
+	if p := ts.store.planning.p.Load(); p != nil {
+		prev = p.cfg.Effective(p.load.Connections)
+	}
+	load := schedule.Load{Connections: int(float64(len(due)) * float64(prev) / float64(cfg.SweepPeriod))}
+	ts.store.planning.set(cfg, load)
+
+	dec := cfg.Decide(due, capacity, now)
+	ids := make(chan string, len(dec.Refresh))
+	for _, d := range dec.Refresh {
+		ids <- d.ID
+	}
+	close(ids)
+	var (
+		mu      sync.Mutex
+		minLife = -1 * time.Second
+		known   bool
+	)
+	life := func(exp time.Time) {
+		if exp.IsZero() {
 			return
 		}
-		findErr = ts.store.dueConnections(findCtx, ts.store.now(), send)
-	}()
-
-	sum := ts.run(take, ids, opt, stopFinding)
+		mu.Lock()
+		if l := exp.Sub(now); !known || l < minLife {
+			minLife, known = l, true
+		}
+		mu.Unlock()
+	}
+	onResult := opt.OnResult
+	opt.OnResult = func(res RefreshResult) {
+		if res.Connection != nil && res.Connection.Status == StatusActive {
+			life(res.Connection.RefreshTokenExpiresAt)
+		}
+		if onResult != nil {
+			onResult(res)
+		}
+	}
+	sum := ts.run(take, ids, opt, n, func() {})
+	sum.DeferredDeadline = sum.Deferred
+	left := len(dec.Replan) + len(dec.Kept)
+	for _, d := range dec.Kept {
+		life(d.RefreshExpiry)
+	}
+	for _, d := range due[len(dec.Refresh):] {
+		life(d.RefreshExpiry)
+	}
+	sum.Due += left
+	sum.Deferred += left
+	if short {
+		sum.DeferredDeadline += left
+	} else {
+		sum.DeferredRateLimit += left
+	}
+	rep := cfg.Report(nil, now, load)
+	sum.CapacityPerSweep, sum.CapacityPerDay = rep.CapacityPerSweep, rep.CapacityPerDay
+	sum.LoadPerDay, sum.Connections, sum.IntervalSeconds, sum.Fits = rep.Load, rep.Connections, rep.IntervalSeconds, rep.Fits
+	sum.SafetyMarginSeconds = int64(cfg.SafetyMargin / time.Second)
+	sum.MinLifeLeftSeconds = -1
+	if known {
+		sum.MinLifeLeftSeconds = int64(minLife / time.Second)
+	}
 	sum.DurationMS = time.Since(start).Milliseconds()
-	if findErr != nil && !errors.Is(findErr, context.Canceled) && findCtx.Err() == nil {
+	if findErr != nil && !errors.Is(findErr, context.Canceled) && ctx.Err() == nil && take.Err() == nil {
 		return sum, findErr
 	}
 	return sum, nil
 }
 
+// How many due connections a scheduled sweep reads from the due index:
+// dueReadFactor times what it can refresh, at least minDueRead, at most
+// maxDueRead, so that a backlog after an outage costs bounded reads and
+// memory. The index returns each shard in next_refresh_at order, so the
+// oldest due are among those read.
+const (
+	dueReadFactor = 4
+	minDueRead    = 1000
+	maxDueRead    = 200_000
+)
+
+// Unlimited is the capacity a sweep reports when no rate limit or no
+// deadline bounds it.
+const Unlimited = schedule.Unlimited
+
 // run refreshes the ids it receives until they run out or take ends; then
 // it calls stop, and what still arrives is counted as deferred.
-func (ts *TokenSource) run(take context.Context, ids <-chan string, opt SweepOptions, stop func()) SweepSummary {
+func (ts *TokenSource) run(take context.Context, ids <-chan string, opt SweepOptions, n need, stop func()) SweepSummary {
 	workers := opt.Concurrency
 	if workers <= 0 {
 		workers = sweepConcurrency(ts.rate)
 	}
-	n := need{force: opt.Force, dueBy: ts.store.now()}
 	var (
 		mu  sync.Mutex
 		sum SweepSummary
@@ -186,6 +322,8 @@ func (s *SweepSummary) Merge(o SweepSummary) {
 	s.StoreFailures += o.StoreFailures
 	s.Skipped += o.Skipped
 	s.Deferred += o.Deferred
+	s.DeferredRateLimit += o.DeferredRateLimit
+	s.DeferredDeadline += o.DeferredDeadline
 	for id, code := range o.Errors {
 		if s.Errors == nil {
 			s.Errors = map[string]string{}

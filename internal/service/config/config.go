@@ -34,7 +34,7 @@ type Config struct {
 
 	PKCE bool // PKCE
 
-	Schedule gotoauth.Schedule // REFRESH_INTERVAL, ACCESS_TOKEN_REFRESH_AHEAD, REFRESH_TOKEN_LIFETIME
+	Schedule gotoauth.Schedule // REFRESH_INTERVAL, ACCESS_TOKEN_REFRESH_AHEAD, REFRESH_TOKEN_LIFETIME, REFRESH_SAFETY_MARGIN
 
 	RefreshRateLimit float64 // REFRESH_RATE_LIMIT, provider calls per second
 
@@ -143,6 +143,11 @@ func Load(getenv func(string) string) (*Config, error) {
 		Interval:             duration("REFRESH_INTERVAL", gotoauth.DefaultRefreshInterval, false),
 		AccessTokenAhead:     duration("ACCESS_TOKEN_REFRESH_AHEAD", 0, true),
 		RefreshTokenLifetime: duration("REFRESH_TOKEN_LIFETIME", gotoauth.DefaultRefreshTokenLifetime, false),
+		// Unset: 72h, or a tenth of a lifetime shorter than that.
+		SafetyMargin: duration("REFRESH_SAFETY_MARGIN", 0, false),
+	}
+	if m, l := c.Schedule.SafetyMargin, c.Schedule.RefreshTokenLifetime; m > 0 && l > 0 && m >= l {
+		errs = append(errs, fmt.Errorf("REFRESH_SAFETY_MARGIN=%s is not shorter than REFRESH_TOKEN_LIFETIME=%s", m, l))
 	}
 
 	c.RefreshRateLimit = 10

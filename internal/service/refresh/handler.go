@@ -51,9 +51,8 @@ func (s *Sweeper) Handle(ctx context.Context, event json.RawMessage) (Summary, e
 	}
 	sum = s.retryRotatedClient(ctx, sum)
 	s.emit(mode, sum, err)
-	if s.Logger != nil && sum.Deferred > 0 {
-		s.Logger.Error("refresh run left due connections for the next run: if this repeats, the sweep cannot keep up (raise REFRESH_RATE_LIMIT with GoTo's consent, run the schedule more often, or lengthen REFRESH_INTERVAL)",
-			"mode", mode, "deferred", sum.Deferred, "due", sum.Due)
+	if s.Logger != nil {
+		s.logSchedule(mode, sum, err)
 	}
 	return sum, err
 }
@@ -80,23 +79,44 @@ func (s *Sweeper) emit(mode string, sum Summary, runErr error) {
 					{"Name": "StoreFailures", "Unit": "Count"},
 					{"Name": "Skipped", "Unit": "Count"},
 					{"Name": "Deferred", "Unit": "Count"},
+					{"Name": "DeferredRateLimit", "Unit": "Count"},
+					{"Name": "DeferredDeadline", "Unit": "Count"},
+					{"Name": "CapacityPerDay", "Unit": "Count"},
+					{"Name": "LoadPerDay", "Unit": "Count"},
+					{"Name": "MinRefreshTokenLifeLeftSeconds", "Unit": "Seconds"},
+					{"Name": "UnderSafetyMargin", "Unit": "Count"},
 					{"Name": "DurationMs", "Unit": "Milliseconds"},
 					{"Name": "ProviderLatencyMs", "Unit": "Milliseconds"},
 				},
 			}},
 		},
-		"msg":            "refresh run",
-		"Mode":           mode,
-		"Due":            sum.Due,
-		"Refreshed":      sum.Refreshed,
-		"Failed":         sum.Failed,
-		"ReauthRequired": sum.ReauthRequired,
-		"ConfigErrors":   sum.ConfigErrors,
-		"LimiterErrors":  sum.LimiterErrors,
-		"StoreFailures":  sum.StoreFailures,
-		"Skipped":        sum.Skipped,
-		"Deferred":       sum.Deferred,
-		"DurationMs":     sum.DurationMS,
+		"msg":               "refresh run",
+		"Mode":              mode,
+		"Due":               sum.Due,
+		"Refreshed":         sum.Refreshed,
+		"Failed":            sum.Failed,
+		"ReauthRequired":    sum.ReauthRequired,
+		"ConfigErrors":      sum.ConfigErrors,
+		"LimiterErrors":     sum.LimiterErrors,
+		"StoreFailures":     sum.StoreFailures,
+		"Skipped":           sum.Skipped,
+		"Deferred":          sum.Deferred,
+		"DeferredRateLimit": sum.DeferredRateLimit,
+		"DeferredDeadline":  sum.DeferredDeadline,
+		"DurationMs":        sum.DurationMS,
+	}
+	if sum.CapacityPerDay > 0 {
+		// Scheduled sweeps: the capacity, the load and the smallest life
+		// left (the RefreshTokenLifeLow alarm reads UnderSafetyMargin).
+		line["CapacityPerDay"], line["LoadPerDay"] = sum.CapacityPerDay, sum.LoadPerDay
+		if sum.MinLifeLeftSeconds >= 0 {
+			line["MinRefreshTokenLifeLeftSeconds"] = sum.MinLifeLeftSeconds
+		}
+		under := 0
+		if sum.MinLifeLeftSeconds >= 0 && sum.MinLifeLeftSeconds < sum.SafetyMarginSeconds {
+			under = 1
+		}
+		line["UnderSafetyMargin"] = under
 	}
 	s.mu.Lock()
 	if len(s.latencies) > 0 {

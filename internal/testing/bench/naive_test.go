@@ -123,7 +123,7 @@ func (n *Naive) refresh(ctx context.Context, item map[string]types.AttributeValu
 		vals[":rt"] = &types.AttributeValueMemberS{Value: n.seal(tok.RefreshToken, id)}
 		vals[":rte"] = numAttr(refreshExpiry.Unix())
 	}
-	vals[":next"] = numAttr(n.Schedule.Next(now, tok.Expiry, refreshExpiry).Unix())
+	vals[":next"] = numAttr(n.Schedule.Next(id, now, tok.Expiry, refreshExpiry).Unix())
 	_, err = n.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(n.Table),
 		Key:                       map[string]types.AttributeValue{"pk": item["pk"]},
