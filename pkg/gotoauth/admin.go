@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/gotoconnector/gotoconnector/internal/connid"
 )
 
 // What a backend does to the connections beyond using their tokens:
@@ -53,7 +54,7 @@ func (s *Store) DeleteConnection(ctx context.Context, id string) (*Connection, e
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	if !ValidConnectionID(id) {
+	if !connid.Valid(id) {
 		return nil, fmt.Errorf("gotoauth: %q is not a valid connection id", id)
 	}
 	out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
@@ -183,7 +184,7 @@ func decodeCursor(cursor string) (map[string]types.AttributeValue, error) {
 		return nil, bad
 	}
 	id, ok := strings.CutPrefix(k.PK, "conn#")
-	if !ok || !ValidConnectionID(id) {
+	if !ok || !connid.Valid(id) {
 		return nil, bad
 	}
 	if n, err := strconv.ParseInt(k.ReauthAt, 10, 64); err != nil || n < 0 || strconv.FormatInt(n, 10) != k.ReauthAt {

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/gotoconnector/gotoconnector/internal/oauth"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
@@ -36,7 +37,7 @@ func ExampleSignLink() {
 
 // GoTo documents the Basic header as the base64 of the raw id and secret.
 func ExampleBasicAuth() {
-	fmt.Println(gotoauth.BasicAuth("client", "s3cr+t/Value=="))
+	fmt.Println(oauth.BasicAuth("client", "s3cr+t/Value=="))
 	// Output: Basic Y2xpZW50OnMzY3IrdC9WYWx1ZT09
 }
 
@@ -132,9 +133,9 @@ func ExampleClient_Exchange() {
 		RedirectURL: "https://connector.example.com/callback",
 		Endpoint:    gotoauth.Endpoint{AuthURL: srv.AuthorizeURL(), TokenURL: srv.TokenURL()},
 	}
-	verifier := gotoauth.GenerateVerifier()
+	verifier := oauth.GenerateVerifier()
 	// The customer's browser consents; GoTo redirects back with a code.
-	back, err := srv.Approve(c.AuthCodeURL(gotoauth.GenerateState(), gotoauth.S256ChallengeOption(verifier)))
+	back, err := srv.Approve(c.AuthCodeURL(oauth.GenerateState(), oauth.S256ChallengeOption(verifier)))
 	if err != nil {
 		log.Fatal(err)
 	}

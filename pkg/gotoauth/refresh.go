@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/gotoconnector/gotoconnector/internal/oauth"
 )
 
 // Outcome is what one refresh attempt did.
@@ -211,7 +213,7 @@ func (ts *TokenSource) refreshOne(ctx context.Context, id string, n need, onAnsw
 	}
 
 	// Transient or configuration: keep the tokens, try again later.
-	var rl *RateLimitError
+	var rl *oauth.RateLimitError
 	if errors.As(err, &rl) {
 		ts.pauseFor(rl.RetryAfter)
 	}
@@ -325,7 +327,7 @@ func (ts *TokenSource) retryAt(ctx context.Context, c *Connection, err error) ti
 	if wait > max {
 		wait = max
 	}
-	var rl *RateLimitError
+	var rl *oauth.RateLimitError
 	if errors.As(err, &rl) && rl.RetryAfter > wait {
 		wait = rl.RetryAfter
 	}

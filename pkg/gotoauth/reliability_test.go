@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/gotoconnector/gotoconnector/internal/oauth"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
@@ -147,7 +148,7 @@ func TestConnectTimeoutIsShortAndNotSent(t *testing.T) {
 		Endpoint: gotoauth.Endpoint{TokenURL: "https://" + ln.Addr().String() + "/oauth/token"}}
 	start := time.Now()
 	_, err = c.Refresh(context.Background(), "rt")
-	var te *gotoauth.TimeoutError
+	var te *oauth.TimeoutError
 	if !errors.As(err, &te) || te.Sent {
 		t.Fatalf("err %v (%T), want a TimeoutError with Sent false", err, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/gotoconnector/gotoconnector/internal/connid"
 )
 
 // DynamoDB is the part of *dynamodb.Client the store uses.
@@ -163,7 +164,7 @@ func (s *Store) Connection(ctx context.Context, id string) (*Connection, error) 
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	if !ValidConnectionID(id) {
+	if !connid.Valid(id) {
 		return nil, ErrInvalidConnectionID
 	}
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
@@ -189,7 +190,7 @@ func (s *Store) SaveConnection(ctx context.Context, id string, tok *Token) (*Con
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	if !ValidConnectionID(id) {
+	if !connid.Valid(id) {
 		return nil, ErrInvalidConnectionID
 	}
 	if tok == nil || tok.AccessToken == "" {

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gotoconnector/gotoconnector/internal/oauth"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -319,3 +320,6 @@ func (ts *TokenSource) Drain(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// newOwnerID returns a fresh, random lease owner id.
+func newOwnerID() string { return "refresher-" + oauth.RandomString(9) }

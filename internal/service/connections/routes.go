@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gotoconnector/gotoconnector/internal/connid"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
@@ -59,7 +60,7 @@ func (a *App) serve(ctx context.Context, req Request, log *slog.Logger) Response
 		return a.list(ctx, query, log)
 	}
 	id := connectionID(req)
-	if !gotoauth.ValidConnectionID(id) {
+	if !connid.Valid(id) {
 		return invalid("connection_id must be 1 to 128 characters from A-Z a-z 0-9 . _ : -")
 	}
 	log = log.With("connection_id", id)

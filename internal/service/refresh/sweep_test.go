@@ -16,6 +16,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/gotoconnector/gotoconnector/internal/service/refresh"
+	"github.com/gotoconnector/gotoconnector/internal/service/secrets"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
@@ -626,7 +627,7 @@ func TestRateLimitPausesTheWholeSweep(t *testing.T) {
 // given back and the failure is a configuration error, loudly.
 func TestUnknownTokenKeyIsAConfigurationError(t *testing.T) {
 	w := newWorld(t)
-	keys, _ := gotoauth.ParseTokenKeys(map[string]string{"k1": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="})
+	keys, _ := secrets.ParseTokenKeys(map[string]string{"k1": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="})
 	k1, err := gotoauth.NewTokenCipher(keys, "k1")
 	if err != nil {
 		t.Fatal(err)
