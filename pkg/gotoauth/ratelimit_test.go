@@ -8,11 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gotoconnector/gotoconnector/internal/dynamo"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
-func store(t testing.TB, db gotoauth.DynamoDB, table string, opts ...gotoauth.StoreOption) *gotoauth.Store {
+func store(t testing.TB, db dynamo.Client, table string, opts ...gotoauth.StoreOption) *gotoauth.Store {
 	t.Helper()
 	s, err := gotoauth.NewStore(db, table, opts...)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/gotoconnector/gotoconnector/internal/dynamo"
 	"github.com/gotoconnector/gotoconnector/internal/oauth"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
@@ -161,7 +162,7 @@ func TestConnectTimeoutIsShortAndNotSent(t *testing.T) {
 // UpdateItem that sets access_token) while on: DynamoDB throttling or an
 // outage after GoTo answered.
 type failingUpdates struct {
-	gotoauth.DynamoDB
+	dynamo.Client
 	on atomic.Bool
 }
 
@@ -169,7 +170,7 @@ func (f *failingUpdates) UpdateItem(ctx context.Context, in *dynamodb.UpdateItem
 	if f.on.Load() && writesTokens(in) {
 		return nil, errors.New("ThrottlingException: Rate of requests exceeds the allowed throughput")
 	}
-	return f.DynamoDB.UpdateItem(ctx, in, opts...)
+	return f.Client.UpdateItem(ctx, in, opts...)
 }
 
 // writesTokens reports the UpdateItem that stores refreshed tokens.
@@ -188,7 +189,7 @@ func writesTokens(in *dynamodb.UpdateItemInput) bool {
 // GoTo's new access token.
 func TestStoreFailureIsLoudAndHandsTheTokenOver(t *testing.T) {
 	f := newFixture(t)
-	fail := &failingUpdates{DynamoDB: f.db}
+	fail := &failingUpdates{Client: f.db}
 	st := store(t, fail, f.table)
 	var logs logBuffer
 	ts, err := gotoauth.NewTokenSource(st, f.client, gotoauth.WithStoreRetryBudget(time.Second), gotoauth.WithLogger(logs.logger()), gotoauth.WithMargin(2*time.Hour))
@@ -301,7 +302,7 @@ func TestWaitersTakeNoRateSlot(t *testing.T) {
 // was handed the token: a process that drains on SIGTERM loses nothing.
 func TestDrainWaitsForStores(t *testing.T) {
 	f := newFixture(t)
-	fail := &failingUpdates{DynamoDB: f.db}
+	fail := &failingUpdates{Client: f.db}
 	st := store(t, fail, f.table, gotoauth.WithClock(f.clock.Now))
 	ts, err := gotoauth.NewTokenSource(st, f.client, gotoauth.WithStoreRetryBudget(time.Minute))
 	if err != nil {

@@ -13,16 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/gotoconnector/gotoconnector/internal/connid"
+	"github.com/gotoconnector/gotoconnector/internal/dynamo"
 )
-
-// DynamoDB is the part of *dynamodb.Client the store uses.
-type DynamoDB interface {
-	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
-	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
-	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
-}
 
 // Status is the state of a connection.
 type Status string
@@ -91,7 +83,7 @@ type Connection struct {
 // DynamoDB table with the string partition key pk. Build it with NewStore;
 // it is safe for concurrent use.
 type Store struct {
-	db         DynamoDB
+	db         dynamo.Client
 	table      string
 	cipher     *TokenCipher
 	requireEnc bool
@@ -118,10 +110,10 @@ func WithSchedule(sch Schedule) StoreOption { return func(s *Store) { s.schedule
 // the default is time.Now. Tests use it to move time.
 func WithClock(now func() time.Time) StoreOption { return func(s *Store) { s.now = now } }
 
-// NewStore returns a store on table, through db (usually a
-// *dynamodb.Client). It fails when db or table is missing, or when
+// NewStore returns a store on table, through db: a *dynamodb.Client (from
+// dynamodb.NewFromConfig). It fails when db or table is missing, or when
 // RequireEncryption is given without a cipher.
-func NewStore(db DynamoDB, table string, opts ...StoreOption) (*Store, error) {
+func NewStore(db dynamo.Client, table string, opts ...StoreOption) (*Store, error) {
 	s := &Store{db: db, table: table, now: time.Now}
 	for _, o := range opts {
 		o(s)

@@ -15,6 +15,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/gotoconnector/gotoconnector/internal/dynamo"
 	"github.com/gotoconnector/gotoconnector/internal/service/config"
 	"github.com/gotoconnector/gotoconnector/internal/service/platform"
 	"github.com/gotoconnector/gotoconnector/internal/service/secrets"
@@ -27,7 +28,7 @@ type App struct {
 	Config  *config.Config
 	Secrets secrets.Source
 	// DB is the DynamoDB client (usually *dynamodb.Client).
-	DB gotoauth.DynamoDB
+	DB dynamo.Client
 	// HTTPClient sends token requests to GoTo; nil means http.DefaultClient.
 	HTTPClient *http.Client
 	// Logger receives one line per request outcome; never a secret.

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gotoconnector/gotoconnector/internal/dynamo"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
@@ -40,7 +41,7 @@ func (s Settings) schedule() gotoauth.Schedule {
 
 // newConnector assembles the store and the TokenSource (which also sweeps)
 // of one process. rateLimit 0 means none.
-func newConnector(db gotoauth.DynamoDB, table string, client *gotoauth.Client, set Settings,
+func newConnector(db dynamo.Client, table string, client *gotoauth.Client, set Settings,
 	rateLimit float64, logger *slog.Logger) (*connector, error) {
 	store, err := gotoauth.NewStore(db, table, gotoauth.WithSchedule(set.schedule()))
 	if err != nil {
