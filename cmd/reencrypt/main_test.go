@@ -11,6 +11,7 @@ import (
 
 	"github.com/gotoconnector/gotoconnector/internal/dynamo"
 	"github.com/gotoconnector/gotoconnector/internal/service/secrets"
+	"github.com/gotoconnector/gotoconnector/internal/sweep"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
@@ -116,7 +117,7 @@ func TestReencryptThenRemoveOldKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range ids {
-		if res := ts.Refresh(ctx, id, true); res.Outcome != gotoauth.Refreshed {
+		if res := ts.Refresh(ctx, id, true); res.Outcome != sweep.Refreshed {
 			t.Errorf("%s after removing k1: %s %v", id, res.Outcome, res.Err)
 		}
 	}

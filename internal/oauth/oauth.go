@@ -11,6 +11,14 @@ import (
 	"net/url"
 )
 
+// GoTo's authorization server: where a customer consents, and where codes
+// and refresh tokens are exchanged (the default of gotoauth.Client and of
+// GOTO_AUTHORIZE_URL and GOTO_TOKEN_URL).
+const (
+	GoToAuthURL  = "https://authentication.logmeininc.com/oauth/authorize"
+	GoToTokenURL = "https://authentication.logmeininc.com/oauth/token"
+)
+
 // BasicAuth returns the Authorization header value GoTo documents: "Basic "
 // and the base64 of the raw "clientID:clientSecret", with neither part
 // form-encoded first.

@@ -25,8 +25,8 @@ import (
 // long, because a refresh GoTo has received may rotate the refresh token,
 // and an answer given up on is a rotation lost.
 const (
-	DefaultConnectTimeout = 5 * time.Second
-	DefaultAnswerTimeout  = 60 * time.Second
+	defaultConnectTimeout = 5 * time.Second
+	defaultAnswerTimeout  = 60 * time.Second
 )
 
 // maxTokenResponse caps how much of a token answer is read. GoTo's tokens
@@ -43,7 +43,8 @@ type Client struct {
 	// connector's public /callback URL. It is sent byte-identical in the
 	// authorization request and the code exchange.
 	RedirectURL string
-	// Endpoint is GoTo's authorization server; zero means CurrentEndpoint.
+	// Endpoint is GoTo's authorization server; zero means GoTo's current
+	// one, authentication.logmeininc.com (gototest.Server gives its own).
 	Endpoint Endpoint
 	// Scopes, when set, are requested in the authorization URL. GoTo grants
 	// only the scopes set on the OAuth client either way.
@@ -53,10 +54,10 @@ type Client struct {
 	// below bound each request (HTTPClient.Timeout is not used).
 	HTTPClient *http.Client
 	// ConnectTimeout bounds getting a token request to GoTo (dial, TLS,
-	// writing the request); zero means DefaultConnectTimeout.
+	// writing the request); zero means 5 seconds.
 	ConnectTimeout time.Duration
 	// AnswerTimeout bounds waiting for GoTo's answer once the request was
-	// sent, body included; zero means DefaultAnswerTimeout.
+	// sent, body included; zero means 60 seconds.
 	AnswerTimeout time.Duration
 	// Now returns the current time, for token expiries; nil means time.Now.
 	Now func() time.Time
@@ -114,7 +115,7 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string) (*Token, erro
 
 func (c *Client) endpoint() Endpoint {
 	if c.Endpoint == (Endpoint{}) {
-		return CurrentEndpoint
+		return Endpoint{AuthURL: oauth.GoToAuthURL, TokenURL: oauth.GoToTokenURL}
 	}
 	return c.Endpoint
 }

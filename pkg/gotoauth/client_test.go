@@ -140,7 +140,7 @@ func TestExchangeCodeWorksOnce(t *testing.T) {
 	}
 	_, err := c.Exchange(context.Background(), code, "")
 	var oe *oauth.OAuthError
-	if !errors.As(err, &oe) || oe.Code != "invalid_grant" || !gotoauth.IsPermanent(err) {
+	if !errors.As(err, &oe) || oe.Code != "invalid_grant" || gotoauth.Classify(err) != gotoauth.Permanent {
 		t.Fatalf("second exchange: %v", err)
 	}
 }
@@ -236,7 +236,7 @@ func TestUnreachable(t *testing.T) {
 	c := newClient(srv)
 	srv.Close()
 	_, err := c.Refresh(context.Background(), "rt")
-	if !isType[*oauth.NetworkError](err) || !gotoauth.IsTransient(err) || gotoauth.ErrorCode(err) != "unreachable" {
+	if !isType[*oauth.NetworkError](err) || gotoauth.Classify(err) != gotoauth.Transient || gotoauth.ErrorCode(err) != "unreachable" {
 		t.Fatalf("%T %v", err, err)
 	}
 }
@@ -276,7 +276,7 @@ func TestTokenRequestsDoNotFollowRedirects(t *testing.T) {
 	c := newClient(srv)
 	c.Endpoint.TokenURL = redirector.URL
 	_, err := c.Refresh(context.Background(), "rt_whatever")
-	if err == nil || !gotoauth.IsTransient(err) || srv.TokenRequests() != 0 {
+	if err == nil || gotoauth.Classify(err) != gotoauth.Transient || srv.TokenRequests() != 0 {
 		t.Fatalf("err %v, %d requests reached GoTo", err, srv.TokenRequests())
 	}
 }

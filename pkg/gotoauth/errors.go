@@ -6,29 +6,52 @@ import (
 	"github.com/gotoconnector/gotoconnector/internal/oauth"
 )
 
-// ErrNotConfigured: a Client, Store or TokenSource is missing something it
-// needs (a zero value, a nil field, a store that requires encryption
-// without a cipher). It is a configuration error.
-var ErrNotConfigured = errors.New("gotoauth: not configured")
+// Errors. Each has one Class; errors.Is matches them on what the package
+// returns, wrapped or not.
+var (
+	// ErrNotFound: no connection has that id.
+	ErrNotFound = errors.New("gotoauth: connection not found")
+	// ErrReauthRequired: the connection needs the customer to connect
+	// again; errors.Is matches it on the error of TokenSource.AccessToken.
+	ErrReauthRequired = errors.New("gotoauth: connection needs to be connected again")
+	// ErrNoRefreshToken: a code exchange answered without a refresh token,
+	// so the connection could not be kept alive; it is not stored.
+	ErrNoRefreshToken = errors.New("gotoauth: GoTo sent no refresh token with the code exchange")
 
-// ErrLimiter wraps a failure of the rate limiter other than the caller's
-// deadline (for example DynamoDB throttling the shared rate-limit window).
-// The refresh did not start; it is transient, and loud: the sweep logs it at
-// ERROR and counts it.
-var ErrLimiter = errors.New("gotoauth: rate limiter failed")
+	// Errors of VerifyLink. A malformed link is the caller's mistake (400);
+	// a bad signature or an expired link is refused (403).
+	ErrLinkMalformed = errors.New("gotoauth: malformed connect link")
+	ErrLinkSignature = errors.New("gotoauth: connect link signature does not match")
+	ErrLinkExpired   = errors.New("gotoauth: connect link has expired")
+	// ErrInvalidConnectionID: a connection id outside the connect link's
+	// character set (1 to 128 of A-Z a-z 0-9 . _ : -).
+	ErrInvalidConnectionID = errors.New("gotoauth: invalid connection id (1 to 128 of A-Z a-z 0-9 . _ : -)")
+	// ErrInvalidListing: ListConnections was given a status it cannot
+	// list, a limit out of range or a cursor it did not hand out. It is
+	// the caller's mistake: asking again the same way fails the same way.
+	ErrInvalidListing = errors.New("gotoauth: invalid listing request")
 
-// ErrInvalidConnectionID: a connection id outside the connect link's
-// character set (1 to 128 of A-Z a-z 0-9 . _ : -).
-var ErrInvalidConnectionID = errors.New("gotoauth: invalid connection id (1 to 128 of A-Z a-z 0-9 . _ : -)")
+	// ErrStore wraps a failure of DynamoDB (unreachable, throttled, timed
+	// out): transient, nothing was changed.
+	ErrStore = errors.New("gotoauth: connection store unavailable")
+	// ErrLimiter wraps a failure of the rate limiter other than the
+	// caller's deadline (for example DynamoDB throttling the shared
+	// rate-limit window). The refresh did not start; it is transient, and
+	// loud: the sweep logs it at ERROR and counts it.
+	ErrLimiter = errors.New("gotoauth: rate limiter failed")
 
-// ErrStore wraps a failure of DynamoDB (unreachable, throttled, timed out):
-// transient, nothing was changed.
-var ErrStore = errors.New("gotoauth: connection store unavailable")
-
-// ErrTokenKey wraps failures to decrypt a stored token: the token
-// encryption key it names is not configured, or the value is damaged. It is
-// a configuration error: the connection is kept and an operator must act.
-var ErrTokenKey = errors.New("gotoauth: stored token cannot be decrypted")
+	// ErrNotConfigured: a Client, Store or TokenSource is missing something
+	// it needs (a zero value, a nil field, a store that requires
+	// encryption without a cipher). It is a configuration error.
+	ErrNotConfigured = errors.New("gotoauth: not configured")
+	// ErrTokenKey wraps failures to decrypt a stored token: the token
+	// encryption key it names is not configured, or the value is damaged.
+	// It is a configuration error: the connection is kept and an operator
+	// must act.
+	ErrTokenKey = errors.New("gotoauth: stored token cannot be decrypted")
+	// ErrNoActiveKey: re-encryption needs a store with a token cipher.
+	ErrNoActiveKey = errors.New("gotoauth: re-encryption needs token encryption keys")
+)
 
 // Class sorts an error of this package by what the caller should do about
 // it. Every error the package returns has exactly one class; the table in
@@ -105,13 +128,6 @@ func Classify(err error) Class {
 		return Transient
 	}
 }
-
-// IsPermanent reports whether err means the customer must connect again.
-func IsPermanent(err error) bool { return err != nil && Classify(err) == Permanent }
-
-// IsTransient reports whether err may go away by itself, so that trying again
-// later is right.
-func IsTransient(err error) bool { return err != nil && Classify(err) == Transient }
 
 // ErrorCode is a short, secret-free code for err, fit for logs, metrics and
 // the status a browser is sent back with: the OAuth error code, or one of

@@ -30,14 +30,6 @@ type Link struct {
 	Expires      time.Time
 }
 
-// Errors of VerifyLink. A malformed link is the caller's mistake (400); a
-// bad signature or an expired link is refused (403).
-var (
-	ErrLinkMalformed = errors.New("gotoauth: malformed connect link")
-	ErrLinkSignature = errors.New("gotoauth: connect link signature does not match")
-	ErrLinkExpired   = errors.New("gotoauth: connect link has expired")
-)
-
 // Canonical returns the string the link's signature covers (what
 // cmd/connect-link -verbose prints, so that a signer in another language
 // can be checked against it).

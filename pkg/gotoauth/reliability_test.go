@@ -17,6 +17,7 @@ import (
 
 	"github.com/gotoconnector/gotoconnector/internal/dynamo"
 	"github.com/gotoconnector/gotoconnector/internal/oauth"
+	"github.com/gotoconnector/gotoconnector/internal/sweep"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
@@ -78,19 +79,19 @@ func TestLateRotationBeatsInvalidGrantMark(t *testing.T) {
 	}
 	other := f.source()
 
-	done := make(chan gotoauth.RefreshResult, 1)
+	done := make(chan sweep.Result, 1)
 	go func() { done <- paused.Refresh(context.Background(), "c1", true) }()
 	<-slow.sent // GoTo has rotated; the answer is on its (slow) way back
 	clock.Advance(10 * time.Minute)
 	res := other.Refresh(context.Background(), "c1", true)
-	if res.Outcome != gotoauth.ReauthRequired {
+	if res.Outcome != sweep.ReauthRequired {
 		t.Fatalf("second refresher: %+v", res)
 	}
 	if c, _ := f.store.Connection(context.Background(), "c1"); c.Status != gotoauth.StatusReauthRequired {
 		t.Fatalf("status %s after the late invalid_grant", c.Status)
 	}
 	late := <-done
-	if late.Outcome != gotoauth.Refreshed {
+	if late.Outcome != sweep.Refreshed {
 		t.Fatalf("late rotation: %+v", late)
 	}
 	c, err := f.store.Connection(context.Background(), "c1")
@@ -100,7 +101,7 @@ func TestLateRotationBeatsInvalidGrantMark(t *testing.T) {
 	if c.Status != gotoauth.StatusActive || c.ReauthReason != "" || !f.srv.ValidRefreshToken(c.RefreshToken) {
 		t.Fatalf("after the late rotation: status %s reason %q, refresh token valid %v", c.Status, c.ReauthReason, f.srv.ValidRefreshToken(c.RefreshToken))
 	}
-	if res := other.Refresh(context.Background(), "c1", true); res.Outcome != gotoauth.Refreshed {
+	if res := other.Refresh(context.Background(), "c1", true); res.Outcome != sweep.Refreshed {
 		t.Fatalf("next refresh: %+v", res)
 	}
 }
@@ -119,7 +120,7 @@ func TestSlowAnswerIsStored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res := ts.Refresh(context.Background(), "c1", true); res.Outcome != gotoauth.Refreshed {
+	if res := ts.Refresh(context.Background(), "c1", true); res.Outcome != sweep.Refreshed {
 		t.Fatalf("%+v", res)
 	}
 	conn, _ := f.store.Connection(context.Background(), "c1")
@@ -197,7 +198,7 @@ func TestStoreFailureIsLoudAndHandsTheTokenOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	fail.on.Store(true)
-	sum, err := ts.Sweep(context.Background(), gotoauth.SweepOptions{IDs: []string{"c1"}, Force: true})
+	sum, err := ts.Sweep(context.Background(), sweep.Options{IDs: []string{"c1"}, Force: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +227,7 @@ func TestStoreFailureIsLoudAndHandsTheTokenOver(t *testing.T) {
 	// DynamoDB is back: the kept answer is stored first, and the connection
 	// lives on (single-use refresh tokens: the stored one is GoTo's latest).
 	fail.on.Store(false)
-	if res := ts.Refresh(context.Background(), "c1", true); res.Outcome != gotoauth.Refreshed {
+	if res := ts.Refresh(context.Background(), "c1", true); res.Outcome != sweep.Refreshed {
 		t.Fatalf("after the outage: %+v", res)
 	}
 	c, err := st.Connection(context.Background(), "c1")
@@ -244,7 +245,7 @@ func TestLimiterFailureIsLoud(t *testing.T) {
 	f := newFixture(t)
 	var logs logBuffer
 	ts := f.source(gotoauth.WithLimiter(failingLimiter{}), gotoauth.WithLogger(logs.logger()))
-	sum, err := ts.Sweep(context.Background(), gotoauth.SweepOptions{IDs: []string{"c1"}, Force: true})
+	sum, err := ts.Sweep(context.Background(), sweep.Options{IDs: []string{"c1"}, Force: true})
 	if err != nil {
 		t.Fatal(err)
 	}

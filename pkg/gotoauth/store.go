@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/gotoconnector/gotoconnector/internal/connid"
 	"github.com/gotoconnector/gotoconnector/internal/dynamo"
+	"github.com/gotoconnector/gotoconnector/internal/tuning"
 )
 
 // Status is the state of a connection.
@@ -26,18 +27,9 @@ const (
 	// StatusReauthRequired: GoTo refused the refresh token for good; the
 	// customer must connect again.
 	StatusReauthRequired Status = "reauth_required"
-)
-
-// Store errors.
-var (
-	// ErrNotFound: no connection has that id.
-	ErrNotFound = errors.New("gotoauth: connection not found")
-	// ErrReauthRequired: the connection needs the customer to connect
-	// again; errors.Is matches it on the error of TokenSource.AccessToken.
-	ErrReauthRequired = errors.New("gotoauth: connection needs to be connected again")
-	// ErrNoRefreshToken: a code exchange answered without a refresh token,
-	// so the connection could not be kept alive; it is not stored.
-	ErrNoRefreshToken = errors.New("gotoauth: GoTo sent no refresh token with the code exchange")
+	// StatusDisconnected is the status a connection.disconnected event
+	// carries: the connection was deleted. No stored connection has it.
+	StatusDisconnected Status = "disconnected"
 )
 
 // dueShards is how many partitions of the due index the connections are
@@ -106,9 +98,19 @@ func RequireEncryption() StoreOption { return func(s *Store) { s.requireEnc = tr
 // the defaults.
 func WithSchedule(sch Schedule) StoreOption { return func(s *Store) { s.schedule = sch } }
 
-// WithClock sets the clock expiries, leases and schedules are judged by;
-// the default is time.Now. Tests use it to move time.
-func WithClock(now func() time.Time) StoreOption { return func(s *Store) { s.now = now } }
+// Tune changes knobs that only the connector's own code sets (see
+// internal/tuning: the clock tests move). Call it after NewStore and before
+// the first use.
+func (s *Store) Tune(fs ...func(*tuning.Store)) {
+	k := tuning.Store{Now: s.now}
+	for _, f := range fs {
+		f(&k)
+	}
+	if k.Now == nil {
+		k.Now = time.Now
+	}
+	s.now = k.Now
+}
 
 // NewStore returns a store on table, through db: a *dynamodb.Client (from
 // dynamodb.NewFromConfig). It fails when db or table is missing, or when

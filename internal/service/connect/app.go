@@ -19,6 +19,7 @@ import (
 	"github.com/gotoconnector/gotoconnector/internal/service/config"
 	"github.com/gotoconnector/gotoconnector/internal/service/platform"
 	"github.com/gotoconnector/gotoconnector/internal/service/secrets"
+	"github.com/gotoconnector/gotoconnector/internal/tuning"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
@@ -67,11 +68,11 @@ func (a *App) deps(ctx context.Context) (*secrets.Secrets, *gotoauth.Store, *got
 	}
 	store, err := gotoauth.NewStore(a.DB, a.Config.TableName,
 		gotoauth.WithTokenCipher(sec.TokenCipher),
-		gotoauth.WithSchedule(a.Config.Schedule),
-		gotoauth.WithClock(a.now))
+		gotoauth.WithSchedule(a.Config.Schedule))
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	store.Tune(tuning.Clock(a.now))
 	client := &gotoauth.Client{
 		ClientID:     a.Config.ClientID,
 		ClientSecret: sec.ClientSecret,

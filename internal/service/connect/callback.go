@@ -140,7 +140,7 @@ func (a *App) Callback(ctx context.Context, req Request) (resp Response, err err
 		return done(http.StatusServiceUnavailable, "storage_failed", "Not connected", "The connection could not be saved. Please start connecting again."), nil
 	}
 	log.Info("connected", "status", 302, "revision", conn.Revision)
-	platform.Publish(ctx, a.Events, log, gotoauth.NewEvent(gotoauth.EventConnected, conn, "", a.now()))
+	platform.Publish(ctx, a.Events, log, conn.Event(gotoauth.EventConnected, "", a.now()))
 	account := conn.Account()
 	msg := "Your GoTo account is connected. You can close this window."
 	if account != "" {

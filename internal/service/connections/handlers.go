@@ -92,7 +92,7 @@ func (a *App) delete(ctx context.Context, id string, log *slog.Logger) Response 
 		return noContent()
 	}
 	log.Info("disconnected")
-	ev := gotoauth.NewEvent(gotoauth.EventDisconnected, old, "", a.now())
+	ev := old.Event(gotoauth.EventDisconnected, "", a.now())
 	ev.Status = gotoauth.StatusDisconnected
 	platform.Publish(ctx, a.Events, log, ev)
 	return noContent()

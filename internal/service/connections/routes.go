@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/gotoconnector/gotoconnector/internal/connid"
-	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
+	"github.com/gotoconnector/gotoconnector/internal/tuning"
 )
 
 // Route keys, as API Gateway names them in the event.
@@ -28,7 +28,7 @@ const (
 	DefaultMinValid = 300  // seconds
 	MaxMinValid     = 3000 // seconds: well under GoTo's hour-long access tokens
 	DefaultLimit    = 100
-	MaxLimit        = gotoauth.MaxListLimit
+	MaxLimit        = tuning.MaxListLimit
 )
 
 // Handle serves one request of the Connections API.

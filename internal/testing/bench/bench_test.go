@@ -29,6 +29,7 @@ import (
 	"github.com/gotoconnector/gotoconnector/internal/dynamo"
 	"github.com/gotoconnector/gotoconnector/internal/service/refresh"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
+	"github.com/gotoconnector/gotoconnector/internal/tuning"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
 )
@@ -291,10 +292,11 @@ func (w *world) store() *gotoauth.Store {
 		db = w.sweepDB
 	}
 	s, err := gotoauth.NewStore(db, w.table, gotoauth.WithTokenCipher(w.cipher),
-		gotoauth.WithSchedule(w.schedule), gotoauth.WithClock(w.clock.Now))
+		gotoauth.WithSchedule(w.schedule))
 	if err != nil {
 		panic(err) // the arguments are fixed: a programming error
 	}
+	s.Tune(tuning.Clock(w.clock.Now))
 	return s
 }
 
