@@ -14,7 +14,10 @@ const (
 	// EventRefreshFailing: transient refresh failures have lasted past a
 	// threshold, or come near the refresh token's expiry.
 	EventRefreshFailing = "connection.refresh_failing"
-	EventDisconnected   = "connection.disconnected"
+	// EventRecovered: the first successful refresh of a connection after
+	// connection.refresh_failing was announced for it (once).
+	EventRecovered    = "connection.recovered"
+	EventDisconnected = "connection.disconnected"
 )
 
 // Event is a change of a connection, announced to an EventSink. It never

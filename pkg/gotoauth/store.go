@@ -233,7 +233,8 @@ func (s *Store) SaveConnection(ctx context.Context, id string, tok *Token) (*Con
 		Remove(expression.Name(statusKeyAttr)).
 		Remove(expression.Name("failure_count")).
 		Remove(expression.Name("last_error")).
-		Remove(expression.Name("last_error_at"))
+		Remove(expression.Name("last_error_at")).
+		Remove(expression.Name(failingAttr))
 	upd = setIdentity(upd, tok.Identity, true)
 	// A slower, older consent must not overwrite a newer one.
 	cond := expression.Or(
