@@ -1,9 +1,10 @@
 package gotoauth
 
 import (
-	"errors"
 	"fmt"
 	"time"
+
+	"github.com/gotoconnector/gotoconnector/internal/sweep"
 )
 
 // The time one refresh may take, step by step. The sweep stops taking new
@@ -14,10 +15,10 @@ const (
 	// leaseWriteBudget bounds one bookkeeping write: taking or releasing a
 	// lease, recording a failure, marking re-authorization.
 	leaseWriteBudget = 10 * time.Second
-	// DefaultStoreRetryBudget is how long the answer of a refresh is
+	// defaultStoreRetryBudget is how long the answer of a refresh is
 	// retried against the store (with backoff) before the refresh counts
 	// as StoreFailed. A DynamoDB outage of a few minutes loses nothing.
-	DefaultStoreRetryBudget = 4 * time.Minute
+	defaultStoreRetryBudget = 4 * time.Minute
 	// budgetMargin covers what the other figures do not: scheduling,
 	// clock steps, the first store attempt's own latency.
 	budgetMargin = 5 * time.Second
@@ -29,19 +30,12 @@ const (
 // with, when the deadline cuts the answer timeout.
 const minAnswerBudget = 10 * time.Second
 
-// DefaultMinimumTimeout is MinimumTimeout at the default connect timeout
-// and store retry budget: 40 s.
-const DefaultMinimumTimeout = leaseWriteBudget + DefaultConnectTimeout + minAnswerBudget + 10*time.Second + budgetMargin
-
-// ErrTimeoutTooShort: the caller's deadline leaves less than MinimumTimeout,
-// so not even one refresh could store its answer in time.
-var ErrTimeoutTooShort = errors.New("gotoauth: the time left is too short for one refresh")
-
-// MinimumTimeout is the shortest time left in which a refresh still starts:
+// minimumTimeout is the shortest time left in which a refresh still starts:
 // the lease write, getting the request to GoTo, minAnswerBudget of GoTo's
 // answer, one store attempt and the margin (40 s at the defaults). A
 // refresh function whose Timeout is under it refreshes nothing.
-func (ts *TokenSource) MinimumTimeout() time.Duration {
+// sweep.MinimumTimeout is its value at the defaults.
+func (ts *TokenSource) minimumTimeout() time.Duration {
 	connect, _ := ts.client.timeouts()
 	return leaseWriteBudget + connect + minAnswerBudget + writeTimeout(ts.storeRetry) + budgetMargin
 }
@@ -49,17 +43,17 @@ func (ts *TokenSource) MinimumTimeout() time.Duration {
 // takeDeadline is when a sweep running from now until deadline stops
 // starting refreshes: SweepReserve before the deadline when that leaves any
 // time, so that every refresh has its full store retry budget; otherwise
-// (a short timeout) MinimumTimeout before it, short true, and each refresh
+// (a short timeout) minimumTimeout before it, short true, and each refresh
 // has its answer wait and store budget cut to the time left.
 func (ts *TokenSource) takeDeadline(now, deadline time.Time) (takeBy time.Time, short bool, err error) {
 	if t := deadline.Add(-ts.refreshBudget()); t.After(now) {
 		return t, false, nil
 	}
-	if t := deadline.Add(-ts.MinimumTimeout()); t.After(now) {
+	if t := deadline.Add(-ts.minimumTimeout()); t.After(now) {
 		return t, true, nil
 	}
 	return time.Time{}, true, fmt.Errorf("%w: %s left, a refresh needs at least %s (raise the refresh function's Timeout to at least %d s; the template's is 900 s)",
-		ErrTimeoutTooShort, deadline.Sub(now).Round(time.Second), ts.MinimumTimeout(), int(ts.MinimumTimeout().Seconds())+1)
+		sweep.ErrTimeoutTooShort, deadline.Sub(now).Round(time.Second), ts.minimumTimeout(), int(ts.minimumTimeout().Seconds())+1)
 }
 
 // callDeadline is when a refresh that calls GoTo at now, for a caller whose
@@ -127,10 +121,10 @@ func (ts *TokenSource) leaseTTL() time.Duration {
 func (c *Client) timeouts() (connect, answer time.Duration) {
 	connect, answer = c.ConnectTimeout, c.AnswerTimeout
 	if connect <= 0 {
-		connect = DefaultConnectTimeout
+		connect = defaultConnectTimeout
 	}
 	if answer <= 0 {
-		answer = DefaultAnswerTimeout
+		answer = defaultAnswerTimeout
 	}
 	return connect, answer
 }

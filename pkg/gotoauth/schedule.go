@@ -27,13 +27,6 @@ type Schedule struct {
 	SafetyMargin time.Duration
 }
 
-// Defaults of Schedule's fields.
-const (
-	DefaultRefreshInterval      = schedule.DefaultInterval
-	DefaultRefreshTokenLifetime = schedule.DefaultRefreshTokenLifetime
-	DefaultRefreshSafetyMargin  = schedule.DefaultSafetyMargin
-)
-
 // config is the schedule as internal/schedule takes it.
 func (s Schedule) config() schedule.Config {
 	return schedule.Config{

@@ -8,15 +8,8 @@ import (
 	"time"
 
 	"github.com/gotoconnector/gotoconnector/internal/schedule"
+	"github.com/gotoconnector/gotoconnector/internal/sweep"
 )
-
-// DefaultSweepConcurrency is how many refreshes a sweep runs at once, at
-// least. With WithRateLimit, Sweep sizes its concurrency from the limit by
-// Little's law: enough refreshes in flight to keep the limit busy when one
-// refresh takes refreshLatency (GoTo at 300 ms plus the DynamoDB writes),
-// max(16, limit × 0.5 s), at most maxSweepConcurrency: 16 at GoTo's default
-// 10/s, 100 at 200/s.
-const DefaultSweepConcurrency = 16
 
 // Sizing the sweep's concurrency from the rate limit.
 const (
@@ -28,89 +21,7 @@ const (
 // no limit known).
 func sweepConcurrency(rate float64) int {
 	n := int(math.Ceil(rate * refreshLatency.Seconds()))
-	return min(max(n, DefaultSweepConcurrency), maxSweepConcurrency)
-}
-
-// SweepOptions shape one Sweep.
-type SweepOptions struct {
-	// IDs, when set, are the connections to refresh (those of them that are
-	// due, or all of them with Force); nil sweeps every due connection,
-	// found through the due index (never a table scan).
-	IDs   []string
-	Force bool
-	// Concurrency bounds refreshes in flight; zero sizes it from the rate
-	// limit (see DefaultSweepConcurrency). The rate limit paces them either
-	// way.
-	Concurrency int
-	// OnResult, when set, is called with every refresh's result (from
-	// several goroutines at once), for logs.
-	OnResult func(RefreshResult)
-	// Period is how often the scheduled sweep runs (the template's
-	// RefreshSchedule); zero means 15 minutes. It sizes the capacity per
-	// day and the load estimate.
-	Period time.Duration
-}
-
-// SweepSummary counts what a sweep did (the refresh function's answer).
-type SweepSummary struct {
-	// Due is how many connections were found due (or were named).
-	Due int `json:"due"`
-	// Refreshed got new tokens, stored.
-	Refreshed int `json:"refreshed"`
-	// ReauthRequired were refused by GoTo for good and left the sweep.
-	ReauthRequired int `json:"reauth_required"`
-	// Failed had a transient or configuration failure; tokens untouched,
-	// retried later. It includes ConfigErrors and LimiterErrors.
-	Failed int `json:"failed"`
-	// ConfigErrors is how many of Failed were the connector's own
-	// configuration (invalid_client, a decommissioned endpoint, a token key).
-	ConfigErrors int `json:"config_errors"`
-	// LimiterErrors is how many of Failed could not start because the rate
-	// limiter failed (not its deadline).
-	LimiterErrors int `json:"limiter_errors"`
-	// StoreFailures got GoTo's answer but could not store it within the
-	// store retry budget: if GoTo rotated, those connections are lost.
-	StoreFailures int `json:"store_failures"`
-	// Skipped were being refreshed by someone else, were refreshed
-	// meanwhile, need re-authorization already, or do not exist.
-	Skipped int `json:"skipped"`
-	// Deferred were due but left for the next run, to finish before the
-	// deadline (the sweep stops reading the due index then, so it counts
-	// those it had already read: any number above zero means it ran out of
-	// time).
-	Deferred int `json:"deferred"`
-	// DeferredRateLimit and DeferredDeadline split Deferred by cause: more
-	// was due than the rate limit allows in the sweep's working time, or
-	// the deadline came (a timeout too short for the full reserve, or
-	// refreshes slower than planned).
-	DeferredRateLimit int `json:"deferred_rate_limit"`
-	DeferredDeadline  int `json:"deferred_deadline"`
-	// CapacityPerSweep and CapacityPerDay are the refreshes the rate limit
-	// and the sweep's working time allow per sweep and per day (Unlimited
-	// without a rate limit or a deadline); scheduled sweeps only.
-	CapacityPerSweep int `json:"capacity_per_sweep,omitempty"`
-	CapacityPerDay   int `json:"capacity_per_day,omitempty"`
-	// Connections is the active connections the sweep infers from the due
-	// count, LoadPerDay the refreshes a day they need at IntervalSeconds,
-	// the interval refreshes are planned at (REFRESH_INTERVAL, stretched
-	// when the load needs it), and Fits is false when no interval up to
-	// the refresh-token lifetime minus the safety margin fits.
-	Connections     int   `json:"connections,omitempty"`
-	LoadPerDay      int   `json:"load_per_day,omitempty"`
-	IntervalSeconds int64 `json:"interval_seconds,omitempty"`
-	Fits            bool  `json:"fits,omitempty"`
-	// MinLifeLeftSeconds is the smallest refresh-token life left among the
-	// due connections after the sweep (-1: none known). No connection is
-	// planned later than the safety margin before its expiry, so every
-	// active connection with less life left than the margin is due: when
-	// this is above SafetyMarginSeconds, so is every active connection's.
-	MinLifeLeftSeconds  int64 `json:"min_life_left_seconds,omitempty"`
-	SafetyMarginSeconds int64 `json:"safety_margin_seconds,omitempty"`
-	// DurationMS is the run's wall time.
-	DurationMS int64 `json:"duration_ms"`
-	// Errors lists, for up to 100 failed connections, the secret-free error
-	// code.
-	Errors map[string]string `json:"errors,omitempty"`
+	return min(max(n, sweep.DefaultConcurrency), maxSweepConcurrency)
 }
 
 // Sweep refreshes every due connection (or opt.IDs) with bounded
@@ -126,10 +37,10 @@ type SweepSummary struct {
 // stores are planned with the load it observed. The summary reports the
 // capacity, the load and the smallest refresh-token life left. The error
 // is the due index's, if reading it failed, or ErrTimeoutTooShort.
-func (ts *TokenSource) Sweep(ctx context.Context, opt SweepOptions) (SweepSummary, error) {
+func (ts *TokenSource) Sweep(ctx context.Context, opt sweep.Options) (sweep.Summary, error) {
 	start := time.Now()
 	if err := ts.check(); err != nil {
-		return SweepSummary{}, err
+		return sweep.Summary{}, err
 	}
 	now := ts.store.now()
 	n := need{force: opt.Force, dueBy: now}
@@ -140,7 +51,7 @@ func (ts *TokenSource) Sweep(ctx context.Context, opt SweepOptions) (SweepSummar
 	if deadline, ok := ctx.Deadline(); ok {
 		takeBy, isShort, err := ts.takeDeadline(time.Now(), deadline)
 		if err != nil {
-			return SweepSummary{DurationMS: time.Since(start).Milliseconds()}, err
+			return sweep.Summary{DurationMS: time.Since(start).Milliseconds()}, err
 		}
 		var cancel context.CancelFunc
 		take, cancel = context.WithDeadline(ctx, takeBy)
@@ -161,7 +72,7 @@ func (ts *TokenSource) Sweep(ctx context.Context, opt SweepOptions) (SweepSummar
 				}
 			}
 		}()
-		sum := ts.run(take, ids, opt, n, stopFinding)
+		sum := ts.run(take, ids, opt, n, stopFinding, nil)
 		sum.DeferredDeadline = sum.Deferred
 		sum.DurationMS = time.Since(start).Milliseconds()
 		return sum, nil
@@ -171,13 +82,13 @@ func (ts *TokenSource) Sweep(ctx context.Context, opt SweepOptions) (SweepSummar
 
 // sweepDue is the scheduled sweep: read what is due, decide, refresh the
 // most urgent, report.
-func (ts *TokenSource) sweepDue(ctx, take context.Context, opt SweepOptions, n need, now time.Time, working time.Duration, short bool, start time.Time) (SweepSummary, error) {
+func (ts *TokenSource) sweepDue(ctx, take context.Context, opt sweep.Options, n need, now time.Time, working time.Duration, short bool, start time.Time) (sweep.Summary, error) {
 	cfg := ts.store.schedule.config()
 	cfg.RateLimit, cfg.WorkingTime, cfg.SweepPeriod = ts.rate, working, opt.Period
 	cfg = cfg.WithDefaults()
 	capacity := cfg.PerSweep()
 	limit := maxDueRead
-	if capacity < Unlimited/dueReadFactor {
+	if capacity < schedule.Unlimited/dueReadFactor {
 		limit = min(max(dueReadFactor*capacity, minDueRead), maxDueRead)
 	}
 	var due []schedule.Due
@@ -205,7 +116,7 @@ func (ts *TokenSource) sweepDue(ctx, take context.Context, opt SweepOptions, n n
 	close(ids)
 	var (
 		mu      sync.Mutex
-		minLife = -1 * time.Second
+		minLife time.Duration
 		known   bool
 	)
 	life := func(exp time.Time) {
@@ -218,24 +129,16 @@ func (ts *TokenSource) sweepDue(ctx, take context.Context, opt SweepOptions, n n
 		}
 		mu.Unlock()
 	}
-	onResult := opt.OnResult
-	opt.OnResult = func(res RefreshResult) {
+	sum := ts.run(take, ids, opt, n, func() {}, func(res refreshResult) {
 		if res.Connection != nil && res.Connection.Status == StatusActive {
 			life(res.Connection.RefreshTokenExpiresAt)
 		}
-		if onResult != nil {
-			onResult(res)
-		}
-	}
-	sum := ts.run(take, ids, opt, n, func() {})
+	})
 	sum.DeferredDeadline = sum.Deferred
-	left := len(dec.Replan) + len(dec.Kept)
-	for _, d := range dec.Kept {
-		life(d.RefreshExpiry)
-	}
 	for _, d := range due[len(dec.Refresh):] {
 		life(d.RefreshExpiry)
 	}
+	left := len(due) - len(dec.Refresh)
 	sum.Due += left
 	sum.Deferred += left
 	if short {
@@ -269,28 +172,28 @@ const (
 	maxDueRead    = 200_000
 )
 
-// Unlimited is the capacity a sweep reports when no rate limit or no
-// deadline bounds it.
-const Unlimited = schedule.Unlimited
-
 // run refreshes the ids it receives until they run out or take ends; then
 // it calls stop, and what still arrives is counted as deferred.
-func (ts *TokenSource) run(take context.Context, ids <-chan string, opt SweepOptions, n need, stop func()) SweepSummary {
+func (ts *TokenSource) run(take context.Context, ids <-chan string, opt sweep.Options, n need, stop func(), seen func(refreshResult)) sweep.Summary {
 	workers := opt.Concurrency
 	if workers <= 0 {
 		workers = sweepConcurrency(ts.rate)
 	}
 	var (
 		mu  sync.Mutex
-		sum SweepSummary
+		sum sweep.Summary
 		wg  sync.WaitGroup
 	)
-	record := func(res RefreshResult) {
+	record := func(res refreshResult) {
+		if seen != nil {
+			seen(res)
+		}
 		mu.Lock()
-		sum.add(res)
+		pub := res.public()
+		sum.Add(pub)
 		mu.Unlock()
 		if opt.OnResult != nil {
-			opt.OnResult(res)
+			opt.OnResult(pub)
 		}
 	}
 	for i := 0; i < workers; i++ {
@@ -300,7 +203,7 @@ func (ts *TokenSource) run(take context.Context, ids <-chan string, opt SweepOpt
 			for id := range ids {
 				if take.Err() != nil {
 					stop()
-					record(RefreshResult{ConnectionID: id, Outcome: Deferred, Err: take.Err()})
+					record(refreshResult{ConnectionID: id, Outcome: sweep.Deferred, Err: take.Err()})
 					continue
 				}
 				record(ts.refreshOne(take, id, n, nil))
@@ -309,58 +212,4 @@ func (ts *TokenSource) run(take context.Context, ids <-chan string, opt SweepOpt
 	}
 	wg.Wait()
 	return sum
-}
-
-// Merge adds the counts and errors of o, a further pass over some of the
-// same connections (Due and DurationMS stay as they are).
-func (s *SweepSummary) Merge(o SweepSummary) {
-	s.Refreshed += o.Refreshed
-	s.ReauthRequired += o.ReauthRequired
-	s.Failed += o.Failed
-	s.ConfigErrors += o.ConfigErrors
-	s.LimiterErrors += o.LimiterErrors
-	s.StoreFailures += o.StoreFailures
-	s.Skipped += o.Skipped
-	s.Deferred += o.Deferred
-	s.DeferredRateLimit += o.DeferredRateLimit
-	s.DeferredDeadline += o.DeferredDeadline
-	for id, code := range o.Errors {
-		if s.Errors == nil {
-			s.Errors = map[string]string{}
-		}
-		s.Errors[id] = code
-	}
-}
-
-// add counts one result.
-func (s *SweepSummary) add(res RefreshResult) {
-	s.Due++
-	switch res.Outcome {
-	case Refreshed:
-		s.Refreshed++
-	case ReauthRequired:
-		s.ReauthRequired++
-	case StoreFailed:
-		s.StoreFailures++
-	case Failed:
-		s.Failed++
-		switch {
-		case res.Class == Configuration:
-			s.ConfigErrors++
-		case errors.Is(res.Err, ErrLimiter):
-			s.LimiterErrors++
-		}
-	case Deferred:
-		s.Deferred++
-	default:
-		s.Skipped++
-	}
-	if res.Outcome == Failed || res.Outcome == ReauthRequired || res.Outcome == StoreFailed {
-		if s.Errors == nil {
-			s.Errors = map[string]string{}
-		}
-		if len(s.Errors) < 100 {
-			s.Errors[res.ConnectionID] = ErrorCode(res.Err)
-		}
-	}
 }

@@ -6,14 +6,14 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
+	"github.com/gotoconnector/gotoconnector/internal/sweep"
 )
 
 // logSchedule writes the ERROR lines an operator must act on about the
 // schedule: deferrals, named by their cause, a timeout too short to
 // refresh anything, and a load no schedule fits.
 func (s *Sweeper) logSchedule(mode string, sum Summary, err error) {
-	if errors.Is(err, gotoauth.ErrTimeoutTooShort) {
+	if errors.Is(err, sweep.ErrTimeoutTooShort) {
 		s.Logger.Error("refresh run refreshed nothing: the refresh function's Timeout is too short", "mode", mode, "error", err.Error())
 	}
 	if sum.DeferredRateLimit > 0 {
@@ -44,7 +44,7 @@ func CheckTimeout(getenv func(string) string) error {
 	if err != nil || secs <= 0 {
 		return nil
 	}
-	if min := gotoauth.DefaultMinimumTimeout; time.Duration(secs)*time.Second < min {
+	if min := sweep.MinimumTimeout; time.Duration(secs)*time.Second < min {
 		return fmt.Errorf("the refresh function's Timeout is %d s: a refresh needs at least %d s (lease write, GoTo's call, one store attempt); raise Timeout in template.yaml to at least %d (900 recommended)",
 			secs, int(min.Seconds()), int(min.Seconds()))
 	}
