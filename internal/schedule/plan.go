@@ -14,11 +14,19 @@ type Load struct {
 }
 
 // Phase is a connection's fixed place in any interval, in [0, 1): a hash of
-// its id (FNV-1a), the same on every run and every machine.
+// its id (FNV-1a, then SplitMix64's finalizer so that ids differing only in
+// their last characters, such as cust-0001 and cust-0002, land far apart),
+// the same on every run and every machine.
 func Phase(id string) float64 {
 	h := fnv.New64a()
 	h.Write([]byte(id))
-	return float64(h.Sum64()>>11) / float64(1<<53)
+	x := h.Sum64()
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return float64(x>>11) / float64(1<<53)
 }
 
 // Next returns when connection id, whose tokens were written at now with

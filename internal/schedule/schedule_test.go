@@ -84,7 +84,7 @@ func TestBurstIsSpread(t *testing.T) {
 	c := Config{}
 	var tenths [10]int
 	for i := 0; i < 10_000; i++ {
-		next := c.Next(fmt.Sprintf("conn-%d", i), t0, time.Time{}, time.Time{}, Load{})
+		next := c.Next(fmt.Sprintf("conn-%05d", i), t0, time.Time{}, time.Time{}, Load{})
 		tenths[int(next.Sub(t0)*10/(24*time.Hour+1))]++
 	}
 	for i, n := range tenths {

@@ -1,0 +1,113 @@
+package gotoauth_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/gotoconnector/gotoconnector/internal/sweep"
+	"github.com/gotoconnector/gotoconnector/internal/testing/world"
+	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
+)
+
+func numAttr(t *testing.T, item map[string]types.AttributeValue, name string) int64 {
+	t.Helper()
+	n, ok := item[name].(*types.AttributeValueMemberN)
+	if !ok {
+		t.Fatalf("%s missing in %v", name, item)
+	}
+	v, err := strconv.ParseInt(n.Value, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// 1,000 connections created in one burst (the same second), refreshed by
+// the real sweep once they are due, are planned so that no tenth of the
+// interval holds more than twice its share (100 each on average).
+func TestBurstIsSpreadAfterTheFirstRefresh(t *testing.T) {
+	w := world.New(t)
+	const n = 1000
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("burst-%04d", i)
+	}
+	w.Connect(ids...)
+	w.Clock.Advance(24*time.Hour + time.Second)
+	ts := w.Source(nil)
+	skipped := map[string]string{}
+	sum, err := ts.Sweep(context.Background(), sweep.Options{OnResult: func(r sweep.Result) {
+		if r.Outcome == sweep.Skipped {
+			skipped[r.ConnectionID] = r.Code
+		}
+	}})
+	t.Logf("skipped: %v", skipped)
+	if err != nil || sum.Refreshed != n {
+		t.Fatalf("sweep: %+v, %v; want %d refreshed", sum, err, n)
+	}
+	now := w.Clock.Now().Unix()
+	var tenths [10]int
+	for _, id := range ids {
+		next := numAttr(t, w.Item(id), "next_refresh_at")
+		d := next - now
+		if d <= 0 || d > 86400 {
+			t.Fatalf("%s planned %d s after its refresh, want in (0, 86400]", id, d)
+		}
+		tenths[(d-1)*10/86400]++
+	}
+	for i, c := range tenths {
+		if c > 2*n/10 {
+			t.Errorf("tenth %d of the interval holds %d of %d refreshes (all: %v)", i, c, n, tenths)
+		}
+	}
+	t.Logf("refreshes per tenth of the interval: %v", tenths)
+}
+
+// When more is due than the rate limit allows in the sweep's working time,
+// the connections whose refresh tokens expire first are refreshed, the
+// rest are deferred by the rate limit, and the summary reports the
+// capacity and the smallest life left.
+func TestSweepRefreshesMostUrgentFirst(t *testing.T) {
+	w := world.New(t)
+	order := []string{"u-a", "u-b", "u-c", "u-d", "u-e"} // oldest first: earliest expiry
+	for _, id := range order {
+		w.Connect(id)
+		w.Clock.Advance(24 * time.Hour)
+	}
+	w.Clock.Advance(26 * time.Hour) // all due
+	ts := w.Source([]gotoauth.Option{gotoauth.WithRateLimit(1)})
+	// The sweep's reserve at the world's budgets is 10 s lease write + 1 s
+	// connect + 5 s answer + 2 s store + 5 s margin = 23 s; 2.9 s more of
+	// working time at 1 call a second is a capacity of 2. If this trips on
+	// a loaded machine with deferred_deadline > 0, the two refreshes took
+	// longer than 2.9 s to start: raise both the rate and the extra time.
+	ctx, cancel := context.WithTimeout(context.Background(), 23*time.Second+2900*time.Millisecond)
+	defer cancel()
+	before := map[string]int64{}
+	for _, id := range order {
+		before[id] = numAttr(t, w.Item(id), "version")
+	}
+	sum, err := ts.Sweep(ctx, sweep.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Due != 5 || sum.Refreshed != 2 || sum.Deferred != 3 || sum.DeferredRateLimit != 3 || sum.CapacityPerSweep != 2 {
+		t.Fatalf("summary %+v: want 5 due, 2 refreshed, 3 deferred by the rate limit, capacity 2", sum)
+	}
+	for i, id := range order {
+		changed := numAttr(t, w.Item(id), "version") != before[id]
+		if changed != (i < 2) {
+			t.Errorf("%s refreshed = %v, want %v (the two earliest expiries go first)", id, changed, i < 2)
+		}
+	}
+	// gototest keeps refresh tokens (no rotation), so u-a, refreshed, still
+	// has the least life left: connected 146 h before now, 720 h − 146 h.
+	if want := int64((720 - 146) * 3600); sum.MinLifeLeftSeconds != want {
+		t.Errorf("min life left %d s, want %d", sum.MinLifeLeftSeconds, want)
+	}
+}
