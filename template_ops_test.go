@@ -192,6 +192,8 @@ var sweepAlarms = map[string]sweepAlarm{
 	"StoreFailuresAlarm":       {"StoreFailures", "Sum", "GreaterThanThreshold", "0", 1, 0, "notBreaching"},
 	"LimiterErrorsAlarm":       {"LimiterErrors", "Sum", "GreaterThanThreshold", "0", 1, 0, "notBreaching"},
 	"RefreshConfigErrorsAlarm": {"ConfigErrors", "Sum", "GreaterThanThreshold", "0", 1, 0, "notBreaching"},
+	// A sweep saw a refresh token with less life left than the margin.
+	"RefreshTokenLifeLowAlarm": {"UnderSafetyMargin", "Maximum", "GreaterThanThreshold", "0", 1, 0, "notBreaching"},
 	// No sweep finished in two schedules: a missing datapoint is the alarm.
 	"SweepNotRunningAlarm": {"DurationMs", "SampleCount", "LessThanThreshold", "1", 2, 2, "breaching"},
 }
