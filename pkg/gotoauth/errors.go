@@ -123,8 +123,11 @@ var ErrLimiter = errors.New("gotoauth: rate limiter failed")
 // character set (1 to 128 of A-Z a-z 0-9 . _ : -).
 var ErrInvalidConnectionID = errors.New("gotoauth: invalid connection id (1 to 128 of A-Z a-z 0-9 . _ : -)")
 
-// ErrStore wraps a failure of DynamoDB (unreachable, throttled, timed out):
-// transient, nothing was changed.
+// ErrStore wraps a failure of DynamoDB or of KMS (unreachable, throttled,
+// timed out, access denied, a data key KMS refuses): transient, nothing was
+// changed. After GoTo answered a refresh, it is retried with the store's
+// budget and then reported as StoreFailed; a read that cannot get its data
+// key from KMS is transient, never reauth_required.
 var ErrStore = errors.New("gotoauth: connection store unavailable")
 
 // ErrTokenKey wraps failures to decrypt a stored token: the token
