@@ -3,8 +3,8 @@ package gotoauth_test
 import (
 	"context"
 	"encoding/base64"
-	"net/http"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
