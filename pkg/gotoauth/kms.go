@@ -2,7 +2,6 @@ package gotoauth
 
 import (
 	"context"
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
@@ -252,11 +251,7 @@ func newDataKey(plain []byte, blob string, now time.Time) (*dataKey, error) {
 	if len(plain) != 32 {
 		return nil, fmt.Errorf("%w: KMS returned a %d-byte data key, want 32 (AES-256)", ErrStore, len(plain))
 	}
-	block, err := aes.NewCipher(plain)
-	if err != nil {
-		return nil, err
-	}
-	aead, err := cipher.NewGCM(block)
+	aead, err := newGCM(plain)
 	if err != nil {
 		return nil, err
 	}
