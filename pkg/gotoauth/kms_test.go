@@ -113,7 +113,7 @@ func TestKMSValueDecryptsOnlyWithTheTablesContext(t *testing.T) {
 	}
 	elsewhere := store(t, other, otherTable, gotoauth.WithKMSCipher(kmsCipher(t, lkms.Endpoint(), otherTable)))
 	_, err := elsewhere.Connection(context.Background(), "k1")
-	if !errors.Is(err, gotoauth.ErrStore) || !gotoauth.IsTransient(err) {
+	if !errors.Is(err, gotoauth.ErrStore) || gotoauth.Classify(err) != gotoauth.Transient {
 		t.Fatalf("another table's cipher read the copy: %v", err)
 	}
 

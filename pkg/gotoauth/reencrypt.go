@@ -15,10 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// ErrNoActiveKey: re-encryption needs a store with a token cipher or a KMS
-// cipher.
-var ErrNoActiveKey = errors.New("gotoauth: re-encryption needs token encryption keys or a KMS key")
-
 // Reencrypt rewrites connection id's tokens in the format every write of
 // the store uses (enc:kms1: with a KMS cipher, else enc:v1: under the
 // token cipher's active key) when either is in another format, under
