@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/gotoconnector/gotoconnector/internal/devtools/devenv"
+	"github.com/gotoconnector/gotoconnector/internal/sweep"
 	"github.com/gotoconnector/gotoconnector/internal/testing/faultproxy"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
@@ -189,7 +190,7 @@ func TestKMSOutageAfterRotationLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := ts.Refresh(context.Background(), "k1", true)
-	if res.Outcome != gotoauth.Refreshed {
+	if res.Outcome != sweep.Refreshed {
 		t.Fatalf("outcome %s (%v)", res.Outcome, res.Err)
 	}
 	if proxy.Faults()[faultproxy.FaultCut] == 0 {
@@ -227,7 +228,7 @@ func TestKMSOutagePastBudgetIsAStoreFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, err := ts.Sweep(context.Background(), gotoauth.SweepOptions{IDs: []string{"k1"}, Force: true})
+	sum, err := ts.Sweep(context.Background(), sweep.Options{IDs: []string{"k1"}, Force: true})
 	if err != nil {
 		t.Fatal(err)
 	}
