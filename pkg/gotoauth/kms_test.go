@@ -17,6 +17,7 @@ import (
 
 	"github.com/gotoconnector/gotoconnector/internal/devtools/devenv"
 	"github.com/gotoconnector/gotoconnector/internal/sweep"
+	"github.com/gotoconnector/gotoconnector/internal/tuning"
 	"github.com/gotoconnector/gotoconnector/internal/testing/faultproxy"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
@@ -48,8 +49,9 @@ func kmsCipher(t testing.TB, endpoint, table string) *gotoauth.KMSCipher {
 func kmsFixture(t *testing.T) (*fixture, *gotoauth.KMSCipher) {
 	t.Helper()
 	f := newFixture(t)
-	k := kmsCipher(t, testutil.KMS(t).Endpoint(), f.table)
-	f.store = store(t, f.db, f.table, gotoauth.WithKMSCipher(k), gotoauth.WithClock(f.clock.Now), gotoauth.RequireEncryption())
+	k := kmsCipher(t, testutil.KMS(t).Endpoint(), f.Table)
+	f.StoreOptions = []gotoauth.StoreOption{gotoauth.WithKMSCipher(k), gotoauth.RequireEncryption()}
+	f.store = f.Store()
 	f.tok = f.connect("k1")
 	return f, k
 }
@@ -57,7 +59,7 @@ func kmsFixture(t *testing.T) (*fixture, *gotoauth.KMSCipher) {
 // With a KMS key, both token attributes are stored enc:kms1: and read back.
 func TestKMSStoresBothTokensKMS1(t *testing.T) {
 	f, _ := kmsFixture(t)
-	item := testutil.Item(t, f.db.Client, f.table, "conn#k1")
+	item := testutil.Item(t, f.Raw, f.Table, "conn#k1")
 	for _, attr := range []string{"access_token", "refresh_token"} {
 		v := testutil.S(item, attr)
 		if !strings.HasPrefix(v, "enc:kms1:") || strings.Contains(v, f.tok.AccessToken) || strings.Contains(v, f.tok.RefreshToken) {
@@ -81,9 +83,9 @@ func TestKMSStoresBothTokensKMS1(t *testing.T) {
 func TestKMSValueCopiedToAnotherConnectionDoesNotDecrypt(t *testing.T) {
 	f, _ := kmsFixture(t)
 	f.connect("k2")
-	stolen := testutil.S(testutil.Item(t, f.db.Client, f.table, "conn#k1"), "refresh_token")
+	stolen := testutil.S(testutil.Item(t, f.Raw, f.Table, "conn#k1"), "refresh_token")
 	if _, err := f.db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
-		TableName:                 &f.table,
+		TableName:                 &f.Table,
 		Key:                       map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "conn#k2"}},
 		UpdateExpression:          aws.String("SET refresh_token = :v"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberS{Value: stolen}},
@@ -106,7 +108,7 @@ func TestKMSValueCopiedToAnotherConnectionDoesNotDecrypt(t *testing.T) {
 func TestKMSValueDecryptsOnlyWithTheTablesContext(t *testing.T) {
 	f, _ := kmsFixture(t)
 	lkms := testutil.KMS(t)
-	item := testutil.Item(t, f.db.Client, f.table, "conn#k1")
+	item := testutil.Item(t, f.Raw, f.Table, "conn#k1")
 
 	other, otherTable := testutil.Table(t)
 	if _, err := other.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: &otherTable, Item: item}); err != nil {
@@ -122,13 +124,13 @@ func TestKMSValueDecryptsOnlyWithTheTablesContext(t *testing.T) {
 	// table's context, not with another one, nor with none.
 	blob := kmsBlob(t, testutil.S(item, "refresh_token"))
 	client := lkms.Client()
-	right := map[string]string{"service": "gotoconnector", "table": f.table}
+	right := map[string]string{"service": "gotoconnector", "table": f.Table}
 	if _, err := client.Decrypt(context.Background(), &kms.DecryptInput{CiphertextBlob: blob, EncryptionContext: right}); err != nil {
 		t.Fatalf("the table's own context: %v", err)
 	}
 	for _, ctx := range []map[string]string{
 		{"service": "gotoconnector", "table": otherTable},
-		{"service": "another", "table": f.table},
+		{"service": "another", "table": f.Table},
 		nil,
 	} {
 		if _, err := client.Decrypt(context.Background(), &kms.DecryptInput{CiphertextBlob: blob, EncryptionContext: ctx}); err == nil {
@@ -147,8 +149,8 @@ func TestKMSDataKeyCache(t *testing.T) {
 	if c := writer.Calls(); c.GenerateDataKey != 1 || c.Decrypt != 0 {
 		t.Fatalf("writer made %+v for 4 connections, want 1 GenerateDataKey and no Decrypt", c)
 	}
-	reader := kmsCipher(t, testutil.KMS(t).Endpoint(), f.table)
-	st := store(t, f.db, f.table, gotoauth.WithKMSCipher(reader))
+	reader := kmsCipher(t, testutil.KMS(t).Endpoint(), f.Table)
+	st := f.Store(gotoauth.WithKMSCipher(reader))
 	for range 3 {
 		for _, id := range []string{"k1", "k2", "k3", "k4"} {
 			if _, err := st.Connection(context.Background(), id); err != nil {
@@ -173,19 +175,22 @@ func TestKMSOutageAfterRotationLosesNothing(t *testing.T) {
 	}
 	t.Cleanup(proxy.Close)
 	// The connection is written by another process (its own data key).
-	f.store = store(t, f.db, f.table, gotoauth.WithKMSCipher(kmsCipher(t, lkms.Endpoint(), f.table)), gotoauth.WithClock(f.clock.Now))
+	f.StoreOptions = []gotoauth.StoreOption{gotoauth.WithKMSCipher(kmsCipher(t, lkms.Endpoint(), f.Table))}
 	f.tok = f.connect("k1")
 
 	// This process reads it (one Decrypt, cached), then KMS goes away as
 	// soon as GoTo has answered: the new data key it needs cannot be had.
-	k := kmsCipher(t, proxy.URL(), f.table)
-	st := store(t, f.db, f.table, gotoauth.WithKMSCipher(k), gotoauth.WithClock(f.clock.Now))
+	k := kmsCipher(t, proxy.URL(), f.Table)
+	st := f.Store(gotoauth.WithKMSCipher(k))
 	if _, err := st.Connection(context.Background(), "k1"); err != nil {
 		t.Fatal(err)
 	}
 	// Back after 2 s, well within the 60 s budget (raise the budget, not
 	// the wait, if a loaded machine ever trips this).
-	ts, err := gotoauth.NewTokenSource(st, cutAfterAnswer(f.client, proxy, 2*time.Second), gotoauth.WithStoreRetryBudget(time.Minute))
+	ts, err := gotoauth.NewTokenSource(st, cutAfterAnswer(f.client, proxy, 2*time.Second))
+	if err == nil {
+		err = ts.Tune(tuning.StoreRetryBudget(time.Minute))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +205,7 @@ func TestKMSOutageAfterRotationLosesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !f.srv.ValidRefreshToken(c.RefreshToken) || f.srv.ValidRefreshToken(f.tok.RefreshToken) {
+	if !f.GoTo.ValidRefreshToken(c.RefreshToken) || f.GoTo.ValidRefreshToken(f.tok.RefreshToken) {
 		t.Fatal("the stored refresh token is not GoTo's latest")
 	}
 }
@@ -216,15 +221,18 @@ func TestKMSOutagePastBudgetIsAStoreFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(proxy.Close)
-	k := kmsCipher(t, proxy.URL(), f.table)
-	f.store = store(t, f.db, f.table, gotoauth.WithKMSCipher(kmsCipher(t, lkms.Endpoint(), f.table)), gotoauth.WithClock(f.clock.Now))
+	k := kmsCipher(t, proxy.URL(), f.Table)
+	f.StoreOptions = []gotoauth.StoreOption{gotoauth.WithKMSCipher(kmsCipher(t, lkms.Endpoint(), f.Table))}
 	f.tok = f.connect("k1")
-	st := store(t, f.db, f.table, gotoauth.WithKMSCipher(k), gotoauth.WithClock(f.clock.Now))
+	st := f.Store(gotoauth.WithKMSCipher(k))
 	if _, err := st.Connection(context.Background(), "k1"); err != nil {
 		t.Fatal(err)
 	}
-	before := testutil.S(testutil.Item(t, f.db.Client, f.table, "conn#k1"), "refresh_token")
-	ts, err := gotoauth.NewTokenSource(st, cutAfterAnswer(f.client, proxy, 0), gotoauth.WithStoreRetryBudget(time.Second))
+	before := testutil.S(testutil.Item(t, f.Raw, f.Table, "conn#k1"), "refresh_token")
+	ts, err := gotoauth.NewTokenSource(st, cutAfterAnswer(f.client, proxy, 0))
+	if err == nil {
+		err = ts.Tune(tuning.StoreRetryBudget(time.Second))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +243,7 @@ func TestKMSOutagePastBudgetIsAStoreFailure(t *testing.T) {
 	if sum.StoreFailures != 1 || sum.Errors["k1"] != "store_unavailable" {
 		t.Fatalf("%+v", sum)
 	}
-	if after := testutil.S(testutil.Item(t, f.db.Client, f.table, "conn#k1"), "refresh_token"); after != before {
+	if after := testutil.S(testutil.Item(t, f.Raw, f.Table, "conn#k1"), "refresh_token"); after != before {
 		t.Fatal("the stored refresh token changed")
 	}
 }
