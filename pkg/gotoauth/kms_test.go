@@ -17,9 +17,9 @@ import (
 
 	"github.com/gotoconnector/gotoconnector/internal/devtools/devenv"
 	"github.com/gotoconnector/gotoconnector/internal/sweep"
-	"github.com/gotoconnector/gotoconnector/internal/tuning"
 	"github.com/gotoconnector/gotoconnector/internal/testing/faultproxy"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
+	"github.com/gotoconnector/gotoconnector/internal/tuning"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
