@@ -17,6 +17,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -180,6 +181,13 @@ func startStack(t *testing.T, extraEnv map[string]string, goToOpts ...gototest.O
 		fn, err := invoke.TemplateFunction(gotoconnector.Template, b.id)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// A test may run the functions with another Timeout than the
+		// template's (the emulator enforces it).
+		if v, ok := extraEnv["AWS_LAMBDA_FUNCTION_TIMEOUT"]; ok {
+			if fn.Timeout, err = strconv.Atoi(v); err != nil {
+				t.Fatal(err)
+			}
 		}
 		// The environment sam local invoke would give the function with
 		// these values; nothing of the test's own environment leaks in.
