@@ -29,8 +29,8 @@ func TestEventBridgeSink(t *testing.T) {
 	eb := testutil.NewEventBridge(t)
 	sink := gotoauth.NewEventBridgeSink(eventBridgeClient(eb.URL()), "connector-bus")
 	at := time.Date(2026, 3, 1, 12, 30, 0, 0, time.FixedZone("CET", 3600))
-	c := &gotoauth.Connection{ConnectionID: "cust-9", Status: gotoauth.StatusReauthRequired, Email: "a@example.com",
-		AccountKey: "123", AccessToken: "secret-access-token-value", RefreshToken: "secret-refresh-token-value"}
+	c := &gotoauth.Connection{ConnectionID: "cust-9", Status: gotoauth.StatusReauthRequired,
+		Identity: gotoauth.Identity{Email: "a@example.com", AccountKey: "123"}, AccessToken: "secret-access-token-value", RefreshToken: "secret-refresh-token-value"}
 	if err := sink.Publish(context.Background(), gotoauth.NewEvent(gotoauth.EventReauthRequired, c, "invalid_grant", at)); err != nil {
 		t.Fatal(err)
 	}

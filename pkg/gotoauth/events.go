@@ -14,7 +14,10 @@ const (
 	// EventRefreshFailing: transient refresh failures have lasted past a
 	// threshold, or come near the refresh token's expiry.
 	EventRefreshFailing = "connection.refresh_failing"
-	EventDisconnected   = "connection.disconnected"
+	// EventRecovered: the first successful refresh of a connection after
+	// connection.refresh_failing was announced for it (once).
+	EventRecovered    = "connection.recovered"
+	EventDisconnected = "connection.disconnected"
 )
 
 // Event is a change of a connection, announced to an EventSink. It never
@@ -24,19 +27,16 @@ type Event struct {
 	ConnectionID string
 	Status       Status
 	Reason       string
-	// The GoTo identity fields that are stored.
-	AccountKey, OrganizerKey, Email, Principal string
-	FirstName, LastName, AccountType, Scope    string
-	At                                         time.Time
+	// Identity is the connection's GoTo account, as stored.
+	Identity
+	At time.Time
 }
 
 // NewEvent describes connection c for an event of type typ at at.
 func NewEvent(typ string, c *Connection, reason string, at time.Time) Event {
 	return Event{
 		Type: typ, ConnectionID: c.ConnectionID, Status: c.Status, Reason: reason,
-		AccountKey: c.AccountKey, OrganizerKey: c.OrganizerKey, Email: c.Email, Principal: c.Principal,
-		FirstName: c.FirstName, LastName: c.LastName, AccountType: c.AccountType, Scope: c.Scope,
-		At: at,
+		Identity: c.Identity, At: at,
 	}
 }
 
@@ -49,17 +49,9 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		ConnectionID string `json:"connection_id"`
 		Status       Status `json:"status,omitempty"`
 		Reason       string `json:"reason,omitempty"`
-		AccountKey   string `json:"account_key,omitempty"`
-		OrganizerKey string `json:"organizer_key,omitempty"`
-		Email        string `json:"email,omitempty"`
-		Principal    string `json:"principal,omitempty"`
-		FirstName    string `json:"first_name,omitempty"`
-		LastName     string `json:"last_name,omitempty"`
-		AccountType  string `json:"account_type,omitempty"`
-		Scope        string `json:"scope,omitempty"`
-		At           string `json:"at"`
-	}{e.ConnectionID, e.Status, e.Reason, e.AccountKey, e.OrganizerKey, e.Email, e.Principal,
-		e.FirstName, e.LastName, e.AccountType, e.Scope, e.At.UTC().Format(time.RFC3339)})
+		Identity
+		At string `json:"at"`
+	}{e.ConnectionID, e.Status, e.Reason, e.Identity, e.At.UTC().Format(time.RFC3339)})
 }
 
 // EventSink receives lifecycle events. Publish is called after the change is

@@ -114,7 +114,11 @@ func (s *Store) refreshedState(c *Connection, tok *Token, now time.Time) *Connec
 // The answer of a refresh may hold the only valid refresh token left, so
 // the write is retried with backoff for up to budget whatever ctx says,
 // extending the lease between attempts while DynamoDB answers.
-func (s *Store) storeRefreshed(ctx context.Context, c, n *Connection, owner string, budget, leaseTTL time.Duration) (*Connection, error) {
+//
+// recovered reports that this write cleared the connection's
+// refresh_failing mark (see recordFailure): the one write that removes it
+// sees it, so at most one refresher announces connection.recovered.
+func (s *Store) storeRefreshed(ctx context.Context, c, n *Connection, owner string, budget, leaseTTL time.Duration) (stored *Connection, recovered bool, err error) {
 	upd := expression.Set(expression.Name("access_token"), expression.Value(s.seal(n.AccessToken, c.ConnectionID))).
 		Set(expression.Name("access_token_expires_at"), expression.Value(unix(n.AccessTokenExpiresAt))).
 		Set(expression.Name("refreshed_at"), expression.Value(n.RefreshedAt.Unix())).
@@ -127,6 +131,7 @@ func (s *Store) storeRefreshed(ctx context.Context, c, n *Connection, owner stri
 		Remove(expression.Name("failure_count")).
 		Remove(expression.Name("last_error")).
 		Remove(expression.Name("last_error_at")).
+		Remove(expression.Name(failingAttr)).
 		Remove(expression.Name("reauth_reason")).
 		Remove(expression.Name("reauth_at")).
 		Remove(expression.Name("reauth_from_version")).
@@ -135,8 +140,7 @@ func (s *Store) storeRefreshed(ctx context.Context, c, n *Connection, owner stri
 		upd = upd.Set(expression.Name("refresh_token"), expression.Value(s.seal(n.RefreshToken, c.ConnectionID))).
 			Set(expression.Name("refresh_token_expires_at"), expression.Value(n.RefreshTokenExpiresAt.Unix()))
 	}
-	upd = setIdentity(upd, &Token{AccountKey: n.AccountKey, OrganizerKey: n.OrganizerKey, Email: n.Email,
-		Principal: n.Principal, FirstName: n.FirstName, LastName: n.LastName, AccountType: n.AccountType, Scope: n.Scope}, false)
+	upd = setIdentity(upd, n.Identity, false)
 	cond := expression.And(
 		expression.AttributeExists(expression.Name("pk")),
 		expression.Or(
@@ -153,13 +157,14 @@ func (s *Store) storeRefreshed(ctx context.Context, c, n *Connection, owner stri
 	end, _ := wctx.Deadline()
 	attempt := writeTimeout(budget)
 	var (
-		attrs map[string]types.AttributeValue
-		err   error
-		wait  = 100 * time.Millisecond
+		old  map[string]types.AttributeValue
+		wait = 100 * time.Millisecond
 	)
 	for {
 		actx, acancel := context.WithTimeout(wctx, attempt)
-		attrs, err = s.update(actx, c.ConnectionID, upd, cond, types.ReturnValueUpdatedNew)
+		// The attributes as they were: the revision before (ours + 1 is
+		// the new one) and whether the refresh_failing mark was there.
+		old, err = s.update(actx, c.ConnectionID, upd, cond, types.ReturnValueUpdatedOld)
 		acancel()
 		if err == nil || isConditionFailed(err) || wctx.Err() != nil {
 			break
@@ -182,12 +187,13 @@ func (s *Store) storeRefreshed(ctx context.Context, c, n *Connection, owner stri
 	}
 	if err != nil {
 		if isConditionFailed(err) {
-			return nil, s.whyNotStored(wctx, c.ConnectionID)
+			return nil, false, s.whyNotStored(wctx, c.ConnectionID)
 		}
-		return nil, storeError("storing refreshed tokens", err)
+		return nil, false, storeError("storing refreshed tokens", err)
 	}
-	n.Revision = numberAttr(attrs, "version")
-	return n, nil
+	n.Revision = revision(old) + 1
+	_, recovered = old[failingAttr]
+	return n, recovered, nil
 }
 
 // backoffWithin shortens wait so that one more attempt of the given length
@@ -249,15 +255,26 @@ func (s *Store) markReauthRequired(ctx context.Context, c *Connection, owner, re
 	return s.conditionalUpdate(ctx, c.ConnectionID, upd, unchangedUnder(c, owner))
 }
 
+// failingAttr marks a connection whose failures were announced with
+// connection.refresh_failing (Unix seconds of the first announcement): the
+// successful refresh that removes it announces connection.recovered.
+const failingAttr = "refresh_failing_at"
+
 // recordFailure notes a failed refresh that leaves the tokens untouched and
-// schedules the next try at retryAt, releasing the lease.
-func (s *Store) recordFailure(ctx context.Context, c *Connection, owner, code string, retryAt time.Time) error {
+// schedules the next try at retryAt, releasing the lease. With failing, it
+// also marks the connection refresh_failing (keeping the first mark's
+// time).
+func (s *Store) recordFailure(ctx context.Context, c *Connection, owner, code string, retryAt time.Time, failing bool) error {
 	upd := expression.Set(expression.Name("last_error"), expression.Value(code)).
 		Set(expression.Name("last_error_at"), expression.Value(s.now().Unix())).
 		Set(expression.Name("next_refresh_at"), expression.Value(retryAt.Unix())).
 		Add(expression.Name("failure_count"), expression.Value(1)).
 		Remove(expression.Name("lease_owner")).
 		Remove(expression.Name("lease_expires_at"))
+	if failing {
+		upd = upd.Set(expression.Name(failingAttr),
+			expression.IfNotExists(expression.Name(failingAttr), expression.Value(s.now().Unix())))
+	}
 	return s.conditionalUpdate(ctx, c.ConnectionID, upd, unchangedUnder(c, owner))
 }
 

@@ -215,12 +215,18 @@ func (ts *TokenSource) refreshOne(ctx context.Context, id string, n need, onAnsw
 	if errors.As(err, &rl) {
 		ts.pauseFor(rl.RetryAfter)
 	}
-	retryAt := ts.retryAt(work, conn, err)
-	if ferr := ts.store.recordFailure(work, conn, ts.owner, code, retryAt); ferr != nil && !errors.Is(ferr, errStale) {
+	retryAt, failing := ts.retryAt(conn, err)
+	ferr := ts.store.recordFailure(work, conn, ts.owner, code, retryAt, failing)
+	if ferr != nil && !errors.Is(ferr, errStale) {
 		_ = ts.store.releaseLease(work, id, ts.owner)
 	}
 	conn.FailureCount++
 	conn.LastError, conn.NextRefreshAt = code, retryAt
+	if failing && ferr == nil {
+		// Announced once the mark is stored, so that the refresh that
+		// clears it announces connection.recovered.
+		ts.publish(work, EventRefreshFailing, conn, code)
+	}
 	res.Outcome = Failed
 	return res
 }
@@ -233,12 +239,15 @@ func (ts *TokenSource) refreshOne(ctx context.Context, id string, n need, onAnsw
 func (ts *TokenSource) storeAnswer(ctx context.Context, id string, prev, next *Connection, rotated bool) (RefreshResult, bool) {
 	res := RefreshResult{ConnectionID: id}
 	done := ts.beginStore(id)
-	stored, err := ts.store.storeRefreshed(ctx, prev, next, ts.owner, ts.storeRetry, ts.leaseTTL())
+	stored, recovered, err := ts.store.storeRefreshed(ctx, prev, next, ts.owner, ts.storeRetry, ts.leaseTTL())
 	done()
 	switch {
 	case err == nil:
 		ts.cache.put(stored)
 		res.Outcome, res.Connection = Refreshed, stored
+		if recovered {
+			ts.publish(ctx, EventRecovered, stored, "")
+		}
 	case errors.Is(err, errDeleted):
 		ts.cache.drop(id)
 		res.Outcome, res.Class, res.Err = Skipped, NotFound, fmt.Errorf("%w: deleted while it was refreshed; GoTo's answer is dropped", ErrNotFound)
@@ -313,10 +322,11 @@ func (ts *TokenSource) pauseFor(d time.Duration) {
 	}
 }
 
-// retryAt is when a connection whose refresh failed with err is tried again.
-// A connection whose retries would go past its refresh token's expiry is
-// logged at ERROR and announced (connection.refresh_failing).
-func (ts *TokenSource) retryAt(ctx context.Context, c *Connection, err error) time.Time {
+// retryAt is when a connection whose refresh failed with err is tried again,
+// and whether the failure is to be announced (connection.refresh_failing):
+// at the failingAfter-th failure in a row, and whenever retries would go
+// past the refresh token's expiry (also logged at ERROR).
+func (ts *TokenSource) retryAt(c *Connection, err error) (time.Time, bool) {
 	base, max := ts.retryBase, ts.retryMax
 	wait := base
 	for i := 0; i < c.FailureCount && wait < max; i++ {
@@ -343,10 +353,7 @@ func (ts *TokenSource) retryAt(ctx context.Context, c *Connection, err error) ti
 			at = now
 		}
 	}
-	if failing {
-		ts.publish(ctx, EventRefreshFailing, c, ErrorCode(err))
-	}
-	return at
+	return at, failing
 }
 
 // failingAfter is how many transient failures in a row make a connection

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"strconv"
 	"strings"
 	"time"
 
@@ -65,15 +64,9 @@ type Connection struct {
 	ConnectedAt           time.Time
 	RefreshedAt           time.Time
 
-	// GoTo identity fields, as they arrived.
-	AccountKey   string
-	OrganizerKey string
-	Email        string
-	Principal    string
-	FirstName    string
-	LastName     string
-	AccountType  string
-	Scope        string
+	// Identity is the GoTo account, as GoTo described it at the last
+	// consent or refresh.
+	Identity
 
 	// NextRefreshAt is when the scheduled refresh picks the connection up
 	// (zero once it needs re-authorization).
@@ -91,16 +84,6 @@ type Connection struct {
 
 	leaseOwner     string
 	leaseExpiresAt time.Time
-}
-
-// Account names the GoTo account for people (email, principal or key).
-func (c *Connection) Account() string {
-	for _, s := range []string{c.Email, c.Principal, c.OrganizerKey, c.AccountKey} {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 // Store keeps connections (and the connector's internal items) in one
@@ -225,29 +208,28 @@ func (s *Store) SaveConnection(ctx context.Context, id string, tok *Token) (*Con
 		RefreshTokenExpiresAt: s.schedule.RefreshTokenExpiry(now),
 		ConnectedAt:           now,
 		RefreshedAt:           now,
-		AccountKey:            tok.AccountKey,
-		OrganizerKey:          tok.OrganizerKey,
-		Email:                 tok.Email,
-		Principal:             tok.Principal,
-		FirstName:             tok.FirstName,
-		LastName:              tok.LastName,
-		AccountType:           tok.AccountType,
-		Scope:                 tok.Scope,
+		Identity:              tok.Identity,
 	}
 	c.NextRefreshAt = s.schedule.Next(now, c.AccessTokenExpiresAt, c.RefreshTokenExpiresAt)
 
-	upd := expression.UpdateBuilder{}.
-		Set(expression.Name("connection_id"), expression.Value(id)).
-		Set(expression.Name("status"), expression.Value(string(StatusActive))).
-		Set(expression.Name("access_token"), expression.Value(s.seal(c.AccessToken, id))).
-		Set(expression.Name("refresh_token"), expression.Value(s.seal(c.RefreshToken, id))).
-		Set(expression.Name("access_token_expires_at"), expression.Value(unix(c.AccessTokenExpiresAt))).
-		Set(expression.Name("refresh_token_expires_at"), expression.Value(unix(c.RefreshTokenExpiresAt))).
-		Set(expression.Name("connected_at"), expression.Value(unix(now))).
-		Set(expression.Name("refreshed_at"), expression.Value(unix(now))).
-		Set(expression.Name("due_shard"), expression.Value(dueShard(id))).
-		Set(expression.Name("next_refresh_at"), expression.Value(unix(c.NextRefreshAt))).
-		Add(expression.Name("version"), expression.Value(1)).
+	// The identity is written apart: one that did not arrive is removed, a
+	// reconnect to another GoTo account leaves nothing of the previous one.
+	upd, err := setItem(expression.UpdateBuilder{}, connItem{
+		ConnectionID:          id,
+		Status:                StatusActive,
+		AccessToken:           s.seal(c.AccessToken, id),
+		RefreshToken:          s.seal(c.RefreshToken, id),
+		AccessTokenExpiresAt:  unix(c.AccessTokenExpiresAt),
+		RefreshTokenExpiresAt: unix(c.RefreshTokenExpiresAt),
+		ConnectedAt:           unix(now),
+		RefreshedAt:           unix(now),
+		DueShard:              dueShard(id),
+		NextRefreshAt:         unix(c.NextRefreshAt),
+	})
+	if err != nil {
+		return nil, err
+	}
+	upd = upd.Add(expression.Name("version"), expression.Value(1)).
 		Remove(expression.Name("lease_owner")).
 		Remove(expression.Name("lease_expires_at")).
 		Remove(expression.Name("reauth_reason")).
@@ -256,9 +238,9 @@ func (s *Store) SaveConnection(ctx context.Context, id string, tok *Token) (*Con
 		Remove(expression.Name(statusKeyAttr)).
 		Remove(expression.Name("failure_count")).
 		Remove(expression.Name("last_error")).
-		Remove(expression.Name("last_error_at"))
-	// A reconnect to another GoTo account leaves nothing of the previous one.
-	upd = setIdentity(upd, tok, true)
+		Remove(expression.Name("last_error_at")).
+		Remove(expression.Name(failingAttr))
+	upd = setIdentity(upd, tok.Identity, true)
 	// A slower, older consent must not overwrite a newer one.
 	cond := expression.Or(
 		expression.AttributeNotExists(expression.Name("pk")),
@@ -274,7 +256,7 @@ func (s *Store) SaveConnection(ctx context.Context, id string, tok *Token) (*Con
 		}
 		return nil, storeError("storing the connection", err)
 	}
-	c.Revision = numberAttr(attrs, "version")
+	c.Revision = revision(attrs)
 	return c, nil
 }
 
@@ -300,25 +282,6 @@ func (s *Store) update(ctx context.Context, id string, upd expression.UpdateBuil
 	return out.Attributes, nil
 }
 
-// setIdentity sets the GoTo identity fields that arrived in tok. With
-// removeMissing, those that did not arrive are removed (a new consent may be
-// another GoTo account).
-func setIdentity(upd expression.UpdateBuilder, tok *Token, removeMissing bool) expression.UpdateBuilder {
-	for _, f := range []struct{ name, value string }{
-		{"account_key", tok.AccountKey}, {"organizer_key", tok.OrganizerKey}, {"email", tok.Email},
-		{"principal", tok.Principal}, {"first_name", tok.FirstName}, {"last_name", tok.LastName},
-		{"account_type", tok.AccountType}, {"scope", tok.Scope},
-	} {
-		switch {
-		case f.value != "":
-			upd = upd.Set(expression.Name(f.name), expression.Value(f.value))
-		case removeMissing:
-			upd = upd.Remove(expression.Name(f.name))
-		}
-	}
-	return upd
-}
-
 // seal encrypts a token when a cipher is configured.
 func (s *Store) seal(token, id string) string {
 	if s.cipher == nil {
@@ -340,68 +303,6 @@ func (s *Store) open(value, id string) (string, error) {
 // for errors.As.
 func storeError(what string, err error) error {
 	return fmt.Errorf("%w: %s: %w", ErrStore, what, err)
-}
-
-// decode turns a connection item into a Connection, decrypting its tokens.
-func (s *Store) decode(item map[string]types.AttributeValue) (*Connection, error) {
-	str := func(k string) string {
-		if v, ok := item[k].(*types.AttributeValueMemberS); ok {
-			return v.Value
-		}
-		return ""
-	}
-	tm := func(k string) time.Time {
-		if n := numberAttr(item, k); n != 0 {
-			return time.Unix(n, 0)
-		}
-		return time.Time{}
-	}
-	c := &Connection{
-		ConnectionID:          str("connection_id"),
-		Status:                Status(str("status")),
-		AccessTokenExpiresAt:  tm("access_token_expires_at"),
-		RefreshTokenExpiresAt: tm("refresh_token_expires_at"),
-		ConnectedAt:           tm("connected_at"),
-		RefreshedAt:           tm("refreshed_at"),
-		AccountKey:            str("account_key"),
-		OrganizerKey:          str("organizer_key"),
-		Email:                 str("email"),
-		Principal:             str("principal"),
-		FirstName:             str("first_name"),
-		LastName:              str("last_name"),
-		AccountType:           str("account_type"),
-		Scope:                 str("scope"),
-		NextRefreshAt:         tm("next_refresh_at"),
-		ReauthReason:          str("reauth_reason"),
-		FailureCount:          int(numberAttr(item, "failure_count")),
-		LastError:             str("last_error"),
-		Revision:              numberAttr(item, "version"),
-		leaseOwner:            str("lease_owner"),
-		leaseExpiresAt:        tm("lease_expires_at"),
-	}
-	var err error
-	if c.AccessToken, err = s.open(str("access_token"), c.ConnectionID); err != nil {
-		return nil, err
-	}
-	if c.RefreshToken, err = s.open(str("refresh_token"), c.ConnectionID); err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
-func numberAttr(item map[string]types.AttributeValue, k string) int64 {
-	if v, ok := item[k].(*types.AttributeValueMemberN); ok {
-		n, _ := strconv.ParseInt(v.Value, 10, 64)
-		return n
-	}
-	return 0
-}
-
-func unix(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.Unix()
 }
 
 func isConditionFailed(err error) bool {

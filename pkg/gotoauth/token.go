@@ -31,20 +31,13 @@ type Token struct {
 	// DefaultAccessTokenLifetime, so Expiry is never zero on a parsed Token.
 	Expiry time.Time
 
-	// Identity fields of the legacy host (may be blank or missing).
-	AccountKey   string
-	OrganizerKey string
-	AccountType  string
-	Email        string
-	FirstName    string
-	LastName     string
+	// Identity is who the token belongs to (any field may be missing:
+	// the legacy host sends the keys, email and names, the current one
+	// principal and scope).
+	Identity
 	// Version is GoTo's "version" field of the answer (the legacy host sends
 	// "3"); it is not the store's write counter (Connection.Revision).
 	Version string
-
-	// Fields of the current host.
-	Principal string
-	Scope     string
 
 	// Raw is every field of the JSON answer, including those above.
 	Raw map[string]any
@@ -54,17 +47,6 @@ type Token struct {
 func (t *Token) String() string {
 	return fmt.Sprintf("gotoauth.Token{expiry: %s, account: %q, refresh token: %t}",
 		t.Expiry.UTC().Format(time.RFC3339), t.Account(), t.RefreshToken != "")
-}
-
-// Account names the GoTo account the token belongs to, for people: the
-// email or principal when GoTo sent one, else the account or organizer key.
-func (t *Token) Account() string {
-	for _, s := range []string{t.Email, t.Principal, t.OrganizerKey, t.AccountKey} {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 // DefaultAccessTokenLifetime is GoTo's documented access token life, assumed

@@ -91,7 +91,8 @@ func WithLimiter(l Limiter) Option { return func(ts *TokenSource) { ts.limiter =
 func WithLogger(l *slog.Logger) Option { return func(ts *TokenSource) { ts.logger = l } }
 
 // WithEvents publishes the lifecycle events the token source causes
-// (connection.reauth_required, connection.refresh_failing) to sink.
+// (connection.reauth_required, connection.refresh_failing,
+// connection.recovered) to sink.
 func WithEvents(sink EventSink) Option { return func(ts *TokenSource) { ts.events = sink } }
 
 // WithCacheSize bounds the in-process token cache to n connections

@@ -9,17 +9,10 @@ import (
 // connectionView is a connection as the API shows it: status, identity and
 // times (RFC 3339, UTC), never a token.
 type connectionView struct {
-	ConnectionID          string `json:"connection_id"`
-	Status                string `json:"status"`
-	ReauthReason          string `json:"reauth_reason,omitempty"`
-	AccountKey            string `json:"account_key,omitempty"`
-	OrganizerKey          string `json:"organizer_key,omitempty"`
-	Email                 string `json:"email,omitempty"`
-	Principal             string `json:"principal,omitempty"`
-	FirstName             string `json:"first_name,omitempty"`
-	LastName              string `json:"last_name,omitempty"`
-	AccountType           string `json:"account_type,omitempty"`
-	Scope                 string `json:"scope,omitempty"`
+	ConnectionID string `json:"connection_id"`
+	Status       string `json:"status"`
+	ReauthReason string `json:"reauth_reason,omitempty"`
+	gotoauth.Identity
 	ConnectedAt           string `json:"connected_at,omitempty"`
 	RefreshedAt           string `json:"refreshed_at,omitempty"`
 	AccessTokenExpiresAt  string `json:"access_token_expires_at,omitempty"`
@@ -28,9 +21,7 @@ type connectionView struct {
 
 func view(c *gotoauth.Connection) connectionView {
 	v := connectionView{
-		ConnectionID: c.ConnectionID, Status: string(c.Status),
-		AccountKey: c.AccountKey, OrganizerKey: c.OrganizerKey, Email: c.Email, Principal: c.Principal,
-		FirstName: c.FirstName, LastName: c.LastName, AccountType: c.AccountType, Scope: c.Scope,
+		ConnectionID: c.ConnectionID, Status: string(c.Status), Identity: c.Identity,
 		ConnectedAt: rfc3339(c.ConnectedAt), RefreshedAt: rfc3339(c.RefreshedAt),
 		AccessTokenExpiresAt: rfc3339(c.AccessTokenExpiresAt), RefreshTokenExpiresAt: rfc3339(c.RefreshTokenExpiresAt),
 	}

@@ -67,6 +67,14 @@
 // waiting in the meantime, as a real provider would. WithDelay behaves the
 // same way for every token request.
 //
+// # Seeding tokens issued elsewhere
+//
+// AddGrant makes the server accept a refresh token (and optionally an
+// access token) it did not issue, as if a user had consented: tests of code
+// that imports connections made by another integration seed the tokens they
+// import, and the server then refreshes, rotates and expires them like its
+// own.
+//
 // # Observing
 //
 // TokenRequests, ExchangeRequests, RefreshRequests, InvalidGrants, RefreshTokenReuses,
