@@ -164,7 +164,7 @@ func runScheduleCheck(b *testing.B, c checkConfig) {
 			t.MaxIdleConns, t.MaxIdleConnsPerHost = 1024, 1024
 		})
 	})
-	_, table := testutil.Table(b)
+	_, tableName := testutil.Table(b)
 	srv := gototest.NewServer(gototest.WithRefreshTokenLifetime(c.life), gototest.WithDelay(5*time.Millisecond))
 	key := make([]byte, 32)
 	rand.Read(key)
@@ -173,7 +173,7 @@ func runScheduleCheck(b *testing.B, c checkConfig) {
 		b.Fatal(err)
 	}
 	sch := gotoauth.Schedule{Interval: c.interval, RefreshTokenLifetime: c.life}
-	store, err := gotoauth.NewStore(db, table, gotoauth.WithTokenCipher(cipher), gotoauth.WithSchedule(sch))
+	store, err := gotoauth.NewStore(db, tableName, gotoauth.WithTokenCipher(cipher), gotoauth.WithSchedule(sch))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -222,10 +222,10 @@ func runScheduleCheck(b *testing.B, c checkConfig) {
 	first := min(10_000, c.n)
 	seedStart := time.Now()
 	seed(0, first)
-	rcuFirst, dueFirst := dueReadUnits(b, db, table)
+	rcuFirst, dueFirst := dueReadUnits(b, db, tableName)
 	seed(first, c.n)
 	seedEnd := time.Now()
-	rcuAll, dueAll := dueReadUnits(b, db, table)
+	rcuAll, dueAll := dueReadUnits(b, db, tableName)
 	if dueFirst != first || dueAll != c.n {
 		b.Fatalf("due index holds %d then %d connections, want %d and %d", dueFirst, dueAll, first, c.n)
 	}
