@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/gotoconnector/gotoconnector/internal/sweep"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
@@ -89,7 +90,7 @@ func (w *adminWorld) markReauth(ts *gotoauth.TokenSource, ids ...string) {
 	defer w.goTo.StopFailing()
 	for _, id := range ids {
 		w.clock.Advance(time.Second) // distinct reauth_at, so the order is known
-		if res := ts.Refresh(context.Background(), id, true); res.Outcome != gotoauth.ReauthRequired {
+		if res := ts.Refresh(context.Background(), id, true); res.Outcome != sweep.ReauthRequired {
 			w.t.Fatalf("refresh of %s: %s %v", id, res.Outcome, res.Err)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/gotoconnector/gotoconnector/internal/sweep"
 	"github.com/gotoconnector/gotoconnector/internal/testing/faultproxy"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
@@ -69,7 +70,7 @@ func checkAlive(t *testing.T, f *fixture, ts *gotoauth.TokenSource) {
 	if c.Status != gotoauth.StatusActive || !f.srv.ValidRefreshToken(c.RefreshToken) || c.RefreshToken == f.tok.RefreshToken {
 		t.Fatalf("status %s; stored refresh token is GoTo's latest: %v", c.Status, f.srv.ValidRefreshToken(c.RefreshToken) && c.RefreshToken != f.tok.RefreshToken)
 	}
-	if res := ts.Refresh(context.Background(), "c1", true); res.Outcome != gotoauth.Refreshed {
+	if res := ts.Refresh(context.Background(), "c1", true); res.Outcome != sweep.Refreshed {
 		t.Fatalf("next refresh: %+v", res)
 	}
 	if f.srv.InvalidGrants() != 0 {
@@ -95,7 +96,7 @@ func TestDynamoDBCutAfterRotation(t *testing.T) {
 			}
 			start := time.Now()
 			res := ts.Refresh(context.Background(), "c1", true)
-			if res.Outcome != gotoauth.Refreshed {
+			if res.Outcome != sweep.Refreshed {
 				t.Fatalf("%+v", res)
 			}
 			if took := time.Since(start); took < cut {
@@ -122,7 +123,7 @@ func TestDynamoDBThrottledAfterRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res := ts.Refresh(context.Background(), "c1", true); res.Outcome != gotoauth.Refreshed {
+	if res := ts.Refresh(context.Background(), "c1", true); res.Outcome != sweep.Refreshed {
 		t.Fatalf("%+v", res)
 	}
 	if p.Faults()[faultproxy.FaultThrottle] == 0 {
@@ -157,7 +158,7 @@ func TestRefreshAtTheDeadlineEdge(t *testing.T) {
 	deadline, _ := ctx.Deadline()
 	p.Only("UpdateItem")
 	p.Delay(8 * time.Second) // the lease write takes most of its 10 s budget
-	sum, err := ts.Sweep(ctx, gotoauth.SweepOptions{IDs: []string{"c1"}, Force: true})
+	sum, err := ts.Sweep(ctx, sweep.Options{IDs: []string{"c1"}, Force: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/gotoconnector/gotoconnector/internal/dynamo"
+	"github.com/gotoconnector/gotoconnector/internal/oauth"
+	"github.com/gotoconnector/gotoconnector/internal/sweep"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
@@ -76,19 +79,19 @@ func TestLateRotationBeatsInvalidGrantMark(t *testing.T) {
 	}
 	other := f.source()
 
-	done := make(chan gotoauth.RefreshResult, 1)
+	done := make(chan sweep.Result, 1)
 	go func() { done <- paused.Refresh(context.Background(), "c1", true) }()
 	<-slow.sent // GoTo has rotated; the answer is on its (slow) way back
 	clock.Advance(10 * time.Minute)
 	res := other.Refresh(context.Background(), "c1", true)
-	if res.Outcome != gotoauth.ReauthRequired {
+	if res.Outcome != sweep.ReauthRequired {
 		t.Fatalf("second refresher: %+v", res)
 	}
 	if c, _ := f.store.Connection(context.Background(), "c1"); c.Status != gotoauth.StatusReauthRequired {
 		t.Fatalf("status %s after the late invalid_grant", c.Status)
 	}
 	late := <-done
-	if late.Outcome != gotoauth.Refreshed {
+	if late.Outcome != sweep.Refreshed {
 		t.Fatalf("late rotation: %+v", late)
 	}
 	c, err := f.store.Connection(context.Background(), "c1")
@@ -98,7 +101,7 @@ func TestLateRotationBeatsInvalidGrantMark(t *testing.T) {
 	if c.Status != gotoauth.StatusActive || c.ReauthReason != "" || !f.srv.ValidRefreshToken(c.RefreshToken) {
 		t.Fatalf("after the late rotation: status %s reason %q, refresh token valid %v", c.Status, c.ReauthReason, f.srv.ValidRefreshToken(c.RefreshToken))
 	}
-	if res := other.Refresh(context.Background(), "c1", true); res.Outcome != gotoauth.Refreshed {
+	if res := other.Refresh(context.Background(), "c1", true); res.Outcome != sweep.Refreshed {
 		t.Fatalf("next refresh: %+v", res)
 	}
 }
@@ -117,7 +120,7 @@ func TestSlowAnswerIsStored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res := ts.Refresh(context.Background(), "c1", true); res.Outcome != gotoauth.Refreshed {
+	if res := ts.Refresh(context.Background(), "c1", true); res.Outcome != sweep.Refreshed {
 		t.Fatalf("%+v", res)
 	}
 	conn, _ := f.store.Connection(context.Background(), "c1")
@@ -147,7 +150,7 @@ func TestConnectTimeoutIsShortAndNotSent(t *testing.T) {
 		Endpoint: gotoauth.Endpoint{TokenURL: "https://" + ln.Addr().String() + "/oauth/token"}}
 	start := time.Now()
 	_, err = c.Refresh(context.Background(), "rt")
-	var te *gotoauth.TimeoutError
+	var te *oauth.TimeoutError
 	if !errors.As(err, &te) || te.Sent {
 		t.Fatalf("err %v (%T), want a TimeoutError with Sent false", err, err)
 	}
@@ -160,7 +163,7 @@ func TestConnectTimeoutIsShortAndNotSent(t *testing.T) {
 // UpdateItem that sets access_token) while on: DynamoDB throttling or an
 // outage after GoTo answered.
 type failingUpdates struct {
-	gotoauth.DynamoDB
+	dynamo.Client
 	on atomic.Bool
 }
 
@@ -168,7 +171,7 @@ func (f *failingUpdates) UpdateItem(ctx context.Context, in *dynamodb.UpdateItem
 	if f.on.Load() && writesTokens(in) {
 		return nil, errors.New("ThrottlingException: Rate of requests exceeds the allowed throughput")
 	}
-	return f.DynamoDB.UpdateItem(ctx, in, opts...)
+	return f.Client.UpdateItem(ctx, in, opts...)
 }
 
 // writesTokens reports the UpdateItem that stores refreshed tokens.
@@ -187,7 +190,7 @@ func writesTokens(in *dynamodb.UpdateItemInput) bool {
 // GoTo's new access token.
 func TestStoreFailureIsLoudAndHandsTheTokenOver(t *testing.T) {
 	f := newFixture(t)
-	fail := &failingUpdates{DynamoDB: f.db}
+	fail := &failingUpdates{Client: f.db}
 	st := store(t, fail, f.table)
 	var logs logBuffer
 	ts, err := gotoauth.NewTokenSource(st, f.client, gotoauth.WithStoreRetryBudget(time.Second), gotoauth.WithLogger(logs.logger()), gotoauth.WithMargin(2*time.Hour))
@@ -195,7 +198,7 @@ func TestStoreFailureIsLoudAndHandsTheTokenOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	fail.on.Store(true)
-	sum, err := ts.Sweep(context.Background(), gotoauth.SweepOptions{IDs: []string{"c1"}, Force: true})
+	sum, err := ts.Sweep(context.Background(), sweep.Options{IDs: []string{"c1"}, Force: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +227,7 @@ func TestStoreFailureIsLoudAndHandsTheTokenOver(t *testing.T) {
 	// DynamoDB is back: the kept answer is stored first, and the connection
 	// lives on (single-use refresh tokens: the stored one is GoTo's latest).
 	fail.on.Store(false)
-	if res := ts.Refresh(context.Background(), "c1", true); res.Outcome != gotoauth.Refreshed {
+	if res := ts.Refresh(context.Background(), "c1", true); res.Outcome != sweep.Refreshed {
 		t.Fatalf("after the outage: %+v", res)
 	}
 	c, err := st.Connection(context.Background(), "c1")
@@ -242,7 +245,7 @@ func TestLimiterFailureIsLoud(t *testing.T) {
 	f := newFixture(t)
 	var logs logBuffer
 	ts := f.source(gotoauth.WithLimiter(failingLimiter{}), gotoauth.WithLogger(logs.logger()))
-	sum, err := ts.Sweep(context.Background(), gotoauth.SweepOptions{IDs: []string{"c1"}, Force: true})
+	sum, err := ts.Sweep(context.Background(), sweep.Options{IDs: []string{"c1"}, Force: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +303,7 @@ func TestWaitersTakeNoRateSlot(t *testing.T) {
 // was handed the token: a process that drains on SIGTERM loses nothing.
 func TestDrainWaitsForStores(t *testing.T) {
 	f := newFixture(t)
-	fail := &failingUpdates{DynamoDB: f.db}
+	fail := &failingUpdates{Client: f.db}
 	st := store(t, fail, f.table, gotoauth.WithClock(f.clock.Now))
 	ts, err := gotoauth.NewTokenSource(st, f.client, gotoauth.WithStoreRetryBudget(time.Minute))
 	if err != nil {

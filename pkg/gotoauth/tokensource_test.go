@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/gotoconnector/gotoconnector/internal/sweep"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
@@ -87,10 +88,10 @@ func TestZeroValuesDoNotPanic(t *testing.T) {
 	if _, err := ts.AccessToken(ctx, "c"); err == nil {
 		t.Error("zero TokenSource: AccessToken without error")
 	}
-	if _, err := ts.Sweep(ctx, gotoauth.SweepOptions{}); err == nil {
+	if _, err := ts.Sweep(ctx, sweep.Options{}); err == nil {
 		t.Error("zero TokenSource: Sweep without error")
 	}
-	if res := ts.Refresh(ctx, "c", true); res.Err == nil || res.Outcome != gotoauth.Failed {
+	if res := ts.Refresh(ctx, "c", true); res.Err == nil || res.Outcome != sweep.Failed {
 		t.Errorf("zero TokenSource: Refresh %+v", res)
 	}
 	if _, err := ts.Client(ctx, "c").Get("http://127.0.0.1:1/"); err == nil {

@@ -14,7 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/gotoconnector/gotoconnector/internal/service/connections"
+	"github.com/gotoconnector/gotoconnector/internal/sweep"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
+	"github.com/gotoconnector/gotoconnector/internal/tuning"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
 )
@@ -48,10 +50,11 @@ func newWorld(t *testing.T, opts ...gototest.Option) *world {
 
 func (w *world) store() *gotoauth.Store {
 	w.t.Helper()
-	s, err := gotoauth.NewStore(w.db, w.table, gotoauth.WithClock(w.clock.Now))
+	s, err := gotoauth.NewStore(w.db, w.table)
 	if err != nil {
 		w.t.Fatal(err)
 	}
+	s.Tune(tuning.Clock(w.clock.Now))
 	return s
 }
 
@@ -85,7 +88,10 @@ func (w *world) app() *connections.App {
 	w.t.Helper()
 	store := w.store()
 	ts, err := gotoauth.NewTokenSource(store, w.client(), gotoauth.WithCacheSize(0), gotoauth.WithEvents(w.sink()),
-		gotoauth.WithLogger(w.logs.Logger()), gotoauth.WithStoreRetryBudget(2*time.Second), gotoauth.WithPollInterval(20*time.Millisecond))
+		gotoauth.WithLogger(w.logs.Logger()))
+	if err == nil {
+		err = ts.Tune(tuning.StoreRetryBudget(2*time.Second), tuning.PollInterval(20*time.Millisecond))
+	}
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -123,7 +129,7 @@ func (w *world) markReauth(ids ...string) {
 	defer w.goTo.StopFailing()
 	for _, id := range ids {
 		w.clock.Advance(time.Second)
-		if res := ts.Refresh(context.Background(), id, true); res.Outcome != gotoauth.ReauthRequired {
+		if res := ts.Refresh(context.Background(), id, true); res.Outcome != sweep.ReauthRequired {
 			w.t.Fatalf("marking %s: %s %v", id, res.Outcome, res.Err)
 		}
 	}

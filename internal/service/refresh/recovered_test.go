@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gotoconnector/gotoconnector/internal/sweep"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
@@ -76,7 +77,7 @@ func TestRecoveredOnceAfterRefreshFailing(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if r := w.source(log.sink()).Refresh(context.Background(), "c1", true); r.Outcome != gotoauth.Refreshed {
+	if r := w.source(log.sink()).Refresh(context.Background(), "c1", true); r.Outcome != sweep.Refreshed {
 		t.Fatalf("a later refresh: %s %v", r.Outcome, r.Err)
 	}
 	if n := log.count(gotoauth.EventRecovered); n != 1 {

@@ -16,7 +16,10 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/gotoconnector/gotoconnector/internal/service/refresh"
+	"github.com/gotoconnector/gotoconnector/internal/service/secrets"
+	"github.com/gotoconnector/gotoconnector/internal/sweep"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
+	"github.com/gotoconnector/gotoconnector/internal/tuning"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
 )
@@ -47,10 +50,11 @@ func newWorld(t *testing.T, opts ...gototest.Option) *world {
 
 func (w *world) store() *gotoauth.Store {
 	w.t.Helper()
-	s, err := gotoauth.NewStore(w.db, w.table, gotoauth.WithSchedule(w.schedule), gotoauth.WithClock(w.clock.Now))
+	s, err := gotoauth.NewStore(w.db, w.table, gotoauth.WithSchedule(w.schedule))
 	if err != nil {
 		w.t.Fatal(err)
 	}
+	s.Tune(tuning.Clock(w.clock.Now))
 	return s
 }
 
@@ -65,8 +69,16 @@ func (w *world) client() *gotoauth.Client {
 // source is one refresher process: a backend's TokenSource, or the sweep's.
 func (w *world) source(opts ...gotoauth.Option) *gotoauth.TokenSource {
 	w.t.Helper()
-	ts, err := gotoauth.NewTokenSource(w.store(), w.client(),
-		append([]gotoauth.Option{gotoauth.WithRetryBackoff(time.Minute, time.Hour), gotoauth.WithStoreRetryBudget(2 * time.Second)}, opts...)...)
+	return w.tunedSource(opts)
+}
+
+// tunedSource is source with the connector's own knobs changed too.
+func (w *world) tunedSource(opts []gotoauth.Option, tune ...func(*tuning.TokenSource)) *gotoauth.TokenSource {
+	w.t.Helper()
+	ts, err := gotoauth.NewTokenSource(w.store(), w.client(), opts...)
+	if err == nil {
+		err = ts.Tune(append([]func(*tuning.TokenSource){tuning.RetryBackoff(time.Minute, time.Hour), tuning.StoreRetryBudget(2 * time.Second)}, tune...)...)
+	}
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -135,7 +147,7 @@ func TestOneRefreshUnderConcurrency(t *testing.T) {
 
 	var sources []*gotoauth.TokenSource
 	for p := 0; p < 5; p++ {
-		sources = append(sources, w.source(gotoauth.WithPollInterval(20*time.Millisecond)))
+		sources = append(sources, w.tunedSource(nil, tuning.PollInterval(20*time.Millisecond)))
 	}
 	var (
 		wg     sync.WaitGroup
@@ -509,7 +521,7 @@ func TestSweepHonoursRateLimit(t *testing.T) {
 	}
 	w.connect(ids...)
 	w.clock.Advance(25 * time.Hour)
-	s := w.sweeper(gotoauth.WithLimiter(rate.NewLimiter(20, 1)))
+	s := &refresh.Sweeper{Source: w.tunedSource(nil, tuning.WithLimiter(rate.NewLimiter(20, 1))), Concurrency: 4}
 	s.Concurrency = 8
 	start := time.Now()
 	sum := w.sweep(s)
@@ -585,7 +597,7 @@ func TestAccessTokenFreshAndErrors(t *testing.T) {
 	// Expired and GoTo down: a transient error.
 	w.clock.Advance(5 * time.Minute)
 	w.goto_.FailNext(1, gototest.ServerError(503))
-	if _, err := ts.AccessToken(context.Background(), "c1"); err == nil || !gotoauth.IsTransient(err) || errors.Is(err, gotoauth.ErrReauthRequired) {
+	if _, err := ts.AccessToken(context.Background(), "c1"); err == nil || gotoauth.Classify(err) != gotoauth.Transient || errors.Is(err, gotoauth.ErrReauthRequired) {
 		t.Fatalf("expired with GoTo down: %v", err)
 	}
 	// Backoff applies to the scheduled refresh, not to a caller who needs
@@ -626,7 +638,7 @@ func TestRateLimitPausesTheWholeSweep(t *testing.T) {
 // given back and the failure is a configuration error, loudly.
 func TestUnknownTokenKeyIsAConfigurationError(t *testing.T) {
 	w := newWorld(t)
-	keys, _ := gotoauth.ParseTokenKeys(map[string]string{"k1": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="})
+	keys, _ := secrets.ParseTokenKeys(map[string]string{"k1": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="})
 	k1, err := gotoauth.NewTokenCipher(keys, "k1")
 	if err != nil {
 		t.Fatal(err)
@@ -637,10 +649,11 @@ func TestUnknownTokenKeyIsAConfigurationError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	withKey, err := gotoauth.NewStore(w.db, w.table, gotoauth.WithTokenCipher(k1), gotoauth.WithClock(w.clock.Now), gotoauth.WithSchedule(w.schedule))
+	withKey, err := gotoauth.NewStore(w.db, w.table, gotoauth.WithTokenCipher(k1), gotoauth.WithSchedule(w.schedule))
 	if err != nil {
 		t.Fatal(err)
 	}
+	withKey.Tune(tuning.Clock(w.clock.Now))
 	if _, err := withKey.SaveConnection(context.Background(), "c1", tok); err != nil {
 		t.Fatal(err)
 	}
@@ -660,7 +673,7 @@ func TestUnknownTokenKeyIsAConfigurationError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res := ts.Refresh(context.Background(), "c1", false); res.Outcome != gotoauth.Refreshed {
+	if res := ts.Refresh(context.Background(), "c1", false); res.Outcome != sweep.Refreshed {
 		t.Fatalf("%+v", res)
 	}
 }
