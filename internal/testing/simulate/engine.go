@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"time"
+
+	"github.com/gotoconnector/gotoconnector/internal/schedule"
 )
 
 // A connection's state.
@@ -28,6 +30,7 @@ type engine struct {
 	cap int // refreshes per sweep
 
 	exp   []time.Duration // refresh token's expiry
+	next  []time.Duration // next_refresh_at
 	slot  []int32         // sweep it waits for, or nowhere / inBacklog
 	fails []uint8         // transient failures in a row
 	state []uint8
@@ -49,31 +52,44 @@ type engine struct {
 	res           *Result
 }
 
-func newEngine(s Scenario, p policy) *engine {
+func newEngine(s Scenario) *engine {
 	n := s.Connections
 	e := &engine{
-		s: s, p: p, cap: s.Capacity(),
-		exp: make([]time.Duration, n), slot: make([]int32, n), fails: make([]uint8, n), state: make([]uint8, n),
+		s: s, cap: s.Capacity(),
+		exp: make([]time.Duration, n), next: make([]time.Duration, n), slot: make([]int32, n), fails: make([]uint8, n), state: make([]uint8, n),
 		wheel: make([][]int32, s.Sweeps()+1),
 		hw:    max(s.Period/15, time.Millisecond),
 		rng:   rand.New(rand.NewPCG(16, uint64(n))),
 	}
+	if s.Baseline {
+		e.p = newBaseline(s)
+	} else {
+		e.p = newScheduler(s, func() int { return e.count })
+	}
+	e.count = n
 	e.hist = make([]int32, int((s.Horizon+s.Lifetime)/e.hw)+2)
 	bins := int(s.Horizon / s.Bin)
 	e.res = &Result{Scenario: s, Capacity: e.cap, MinLife: math.MaxInt64, MinLifeAtRefresh: math.MaxInt64, Series: make([]Point, bins)}
 	for b := range e.res.Series {
 		e.res.Series[b] = Point{At: time.Duration(b) * s.Bin, MinLife: -1}
 	}
-	// The connections at the start: tokens issued evenly over the window.
+	// The connections at the start: tokens issued evenly over the window,
+	// or, for the scheduler by default, in its steady state: each one last
+	// refreshed on its own phase within the last effective interval.
 	from, to := s.issued()
+	sched, steady := e.p.(*scheduler)
+	steady = steady && s.IssuedFrom == 0 && s.IssuedTo == 0
+	eff := s.Config().Effective(n)
 	for i := 0; i < n; i++ {
 		issued := from + time.Duration((float64(i)+0.5)*float64(to-from)/float64(n))
+		if steady {
+			issued = since(sched.cfg.Next(sched.tmpID(int32(i)), at(-eff), time.Time{}, time.Time{}, schedule.Load{Connections: n}))
+		}
 		e.exp[i] = issued + s.Lifetime
 		e.state[i] = active
 		e.hist[e.bin(e.exp[i])]++
-		e.schedule(int32(i), p.plan(int32(i), issued, e.exp[i]), true)
+		e.schedule(int32(i), e.p.plan(int32(i), issued, e.exp[i]), true)
 	}
-	e.count = n
 	return e
 }
 
@@ -82,6 +98,7 @@ func (e *engine) bin(t time.Duration) int { return int(t / e.hw) }
 // schedule puts id in the sweep that finds it due at next; planned (not a
 // retry after a failure) counts it in the load of next's bin.
 func (e *engine) schedule(id int32, next time.Duration, planned bool) {
+	e.next[id] = next
 	if planned && next >= 0 && next < e.s.Horizon {
 		e.res.Series[next/e.s.Bin].Load++
 	}
@@ -106,6 +123,7 @@ func (e *engine) signUp(now time.Duration) {
 	} else {
 		id = int32(len(e.state))
 		e.exp = append(e.exp, 0)
+		e.next = append(e.next, 0)
 		e.slot = append(e.slot, nowhere)
 		e.fails = append(e.fails, 0)
 		e.state = append(e.state, free)

@@ -26,10 +26,9 @@ type policy interface {
 
 // dueConn is a due connection as the sweep sees it.
 type dueConn struct {
-	id       int32
-	next     time.Duration // its next_refresh_at
-	exp      time.Duration // its refresh token's expiry
-	failures int
+	id   int32
+	next time.Duration // its next_refresh_at
+	exp  time.Duration // its refresh token's expiry
 }
 
 // epoch is the simulation's start on the real calendar.

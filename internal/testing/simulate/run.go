@@ -12,8 +12,8 @@ type Result struct {
 	// Capacity is refreshes per sweep.
 	Capacity int
 	// PeakLoad is the largest hourly load (refreshes the schedule planned
-	// for that hour: after a refresh or sign-up, or re-planned by a sweep
-	// that had more due than room; not retries after failures) as a share
+	// for that hour after a refresh or a sign-up; not the re-plans of a
+	// sweep with more due than room, nor retries after failures) as a share
 	// of what the sweeps of an hour can do; PeakAt is that hour's start.
 	PeakLoad float64
 	PeakAt   time.Duration
@@ -66,16 +66,7 @@ func Run(s Scenario) (*Result, error) {
 		return nil, err
 	}
 	start := time.Now()
-	var p policy
-	if s.Baseline {
-		p = newBaseline(s)
-	} else {
-		var err error
-		if p, err = newScheduler(s); err != nil {
-			return nil, err
-		}
-	}
-	e := newEngine(s, p)
+	e := newEngine(s)
 	for k := 0; k < s.Sweeps(); k++ {
 		t := time.Duration(k) * s.Period
 		if k > 0 {

@@ -3,6 +3,8 @@ package simulate
 import (
 	"fmt"
 	"time"
+
+	"github.com/gotoconnector/gotoconnector/internal/schedule"
 )
 
 // Scenario is one simulated run: the population, the sweep, GoTo and the
@@ -52,6 +54,16 @@ type Scenario struct {
 
 	// Baseline runs today's fixed schedule instead of the scheduler.
 	Baseline bool
+	// IDPrefix starts every connection's id (default "conn-"); the
+	// scheduler spreads connections by a hash of the id.
+	IDPrefix string
+}
+
+func (s Scenario) idPrefix() string {
+	if s.IDPrefix == "" {
+		return "conn-"
+	}
+	return s.IDPrefix
 }
 
 // Burst is N sign-ups spread evenly over [At, At+Over).
@@ -66,13 +78,13 @@ type Outage struct {
 }
 
 // Capacity is how many refreshes one sweep can start: its working time
-// (Timeout − Reserve) at Rate.
+// (Timeout − Reserve) at Rate (internal/schedule's arithmetic, which the
+// sweep uses too).
 func (s Scenario) Capacity() int {
-	w := s.Timeout - s.Reserve
-	if w <= 0 {
+	if schedule.WorkingTime(s.Timeout, s.Reserve) <= 0 {
 		return 0
 	}
-	return int(w.Seconds() * s.Rate)
+	return s.Config().PerSweep()
 }
 
 // issued is the window the tokens of the connections at the start were

@@ -53,7 +53,7 @@ func Scenarios(reserve time.Duration) []Scenario {
 // at GoTo's default 10/s (a size that is also in Scenarios has its name).
 func Sizing(reserve time.Duration) []Scenario {
 	var all []Scenario
-	for _, n := range []int{1_000, 10_000, 100_000, 500_000, 1_000_000, 2_000_000, 5_000_000, 10_000_000, 20_000_000} {
+	for _, n := range []int{1_000, 10_000, 100_000, 1_000_000, 5_000_000, 10_000_000, 20_000_000} {
 		all = append(all, base(fmt.Sprintf("n%s", short(n)), fmt.Sprintf("%s connections at 10/s", Comma(n)), n, reserve))
 	}
 	return all

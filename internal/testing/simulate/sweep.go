@@ -32,7 +32,7 @@ func (e *engine) sweep(k int, t time.Duration) {
 		e.due = e.due[:0]
 		add := func(id int32) {
 			e.slot[id] = nowhere
-			e.due = append(e.due, dueConn{id: id, next: e.nextOf(id, k), exp: e.exp[id], failures: int(e.fails[id])})
+			e.due = append(e.due, dueConn{id: id, next: e.next[id], exp: e.exp[id]})
 		}
 		for _, id := range e.backlog {
 			if e.slot[id] == inBacklog && e.state[id] == active {
@@ -55,7 +55,7 @@ func (e *engine) sweep(k int, t time.Duration) {
 				e.slot[d.id] = inBacklog
 				e.backlog = append(e.backlog, d.id)
 			} else {
-				e.schedule(d.id, replan[i], true)
+				e.schedule(d.id, replan[i], false)
 			}
 		}
 	}
@@ -93,10 +93,4 @@ func (e *engine) sweep(k int, t time.Duration) {
 			e.schedule(id, e.p.plan(id, tr, exp), true)
 		}
 	}
-}
-
-// nextOf is the next_refresh_at the sweep reads for id: the model keeps
-// only the sweep it is due in, so it is that sweep's time at the latest.
-func (e *engine) nextOf(_ int32, k int) time.Duration {
-	return time.Duration(k) * e.s.Period
 }
