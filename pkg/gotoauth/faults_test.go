@@ -41,7 +41,7 @@ func proxied(t *testing.T) (*fixture, *faultproxy.Proxy, *gotoauth.Store) {
 		// which tests ran before.
 		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) { so.RateLimiter = ratelimit.None })
 	})
-	return f, p, store(t, db, f.table, gotoauth.WithClock(f.clock.Now))
+	return f, p, store(t, db, f.Table, gotoauth.WithClock(f.Clock.Now))
 }
 
 // onAnswer calls fn once GoTo has answered a token request, before the
@@ -67,14 +67,14 @@ func checkAlive(t *testing.T, f *fixture, ts *gotoauth.TokenSource) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Status != gotoauth.StatusActive || !f.srv.ValidRefreshToken(c.RefreshToken) || c.RefreshToken == f.tok.RefreshToken {
-		t.Fatalf("status %s; stored refresh token is GoTo's latest: %v", c.Status, f.srv.ValidRefreshToken(c.RefreshToken) && c.RefreshToken != f.tok.RefreshToken)
+	if c.Status != gotoauth.StatusActive || !f.GoTo.ValidRefreshToken(c.RefreshToken) || c.RefreshToken == f.tok.RefreshToken {
+		t.Fatalf("status %s; stored refresh token is GoTo's latest: %v", c.Status, f.GoTo.ValidRefreshToken(c.RefreshToken) && c.RefreshToken != f.tok.RefreshToken)
 	}
 	if res := ts.Refresh(context.Background(), "c1", true); res.Outcome != sweep.Refreshed {
 		t.Fatalf("next refresh: %+v", res)
 	}
-	if f.srv.InvalidGrants() != 0 {
-		t.Fatalf("%d invalid_grant", f.srv.InvalidGrants())
+	if f.GoTo.InvalidGrants() != 0 {
+		t.Fatalf("%d invalid_grant", f.GoTo.InvalidGrants())
 	}
 }
 

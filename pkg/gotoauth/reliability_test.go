@@ -68,7 +68,7 @@ func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewJSONHandler(
 // connection is active with GoTo's newest refresh token.
 func TestLateRotationBeatsInvalidGrantMark(t *testing.T) {
 	f := newFixture(t)
-	clock := f.clock
+	clock := f.Clock
 	slow := &slowAnswers{sent: make(chan struct{}, 1)}
 	slow.delay.Store(int64(1500 * time.Millisecond))
 	pausedClient := *f.client
@@ -98,8 +98,8 @@ func TestLateRotationBeatsInvalidGrantMark(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Status != gotoauth.StatusActive || c.ReauthReason != "" || !f.srv.ValidRefreshToken(c.RefreshToken) {
-		t.Fatalf("after the late rotation: status %s reason %q, refresh token valid %v", c.Status, c.ReauthReason, f.srv.ValidRefreshToken(c.RefreshToken))
+	if c.Status != gotoauth.StatusActive || c.ReauthReason != "" || !f.GoTo.ValidRefreshToken(c.RefreshToken) {
+		t.Fatalf("after the late rotation: status %s reason %q, refresh token valid %v", c.Status, c.ReauthReason, f.GoTo.ValidRefreshToken(c.RefreshToken))
 	}
 	if res := other.Refresh(context.Background(), "c1", true); res.Outcome != sweep.Refreshed {
 		t.Fatalf("next refresh: %+v", res)
@@ -124,7 +124,7 @@ func TestSlowAnswerIsStored(t *testing.T) {
 		t.Fatalf("%+v", res)
 	}
 	conn, _ := f.store.Connection(context.Background(), "c1")
-	if !f.srv.ValidRefreshToken(conn.RefreshToken) {
+	if !f.GoTo.ValidRefreshToken(conn.RefreshToken) {
 		t.Fatal("the stored refresh token is not GoTo's latest")
 	}
 }
@@ -191,7 +191,7 @@ func writesTokens(in *dynamodb.UpdateItemInput) bool {
 func TestStoreFailureIsLoudAndHandsTheTokenOver(t *testing.T) {
 	f := newFixture(t)
 	fail := &failingUpdates{Client: f.db}
-	st := store(t, fail, f.table)
+	st := store(t, fail, f.Table)
 	var logs logBuffer
 	ts, err := gotoauth.NewTokenSource(st, f.client, gotoauth.WithStoreRetryBudget(time.Second), gotoauth.WithLogger(logs.logger()), gotoauth.WithMargin(2*time.Hour))
 	if err != nil {
@@ -215,7 +215,7 @@ func TestStoreFailureIsLoudAndHandsTheTokenOver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !f.srv.ValidAccessToken(tok) {
+	if !f.GoTo.ValidAccessToken(tok) {
 		t.Fatal("the handed-over access token is not valid at GoTo")
 	}
 	for _, secret := range []string{tok, f.tok.RefreshToken, f.tok.AccessToken} {
@@ -234,8 +234,8 @@ func TestStoreFailureIsLoudAndHandsTheTokenOver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Status != gotoauth.StatusActive || !f.srv.ValidRefreshToken(c.RefreshToken) || f.srv.InvalidGrants() != 0 {
-		t.Fatalf("status %s, refresh token valid %v, %d invalid_grant", c.Status, f.srv.ValidRefreshToken(c.RefreshToken), f.srv.InvalidGrants())
+	if c.Status != gotoauth.StatusActive || !f.GoTo.ValidRefreshToken(c.RefreshToken) || f.GoTo.InvalidGrants() != 0 {
+		t.Fatalf("status %s, refresh token valid %v, %d invalid_grant", c.Status, f.GoTo.ValidRefreshToken(c.RefreshToken), f.GoTo.InvalidGrants())
 	}
 }
 
@@ -255,10 +255,10 @@ func TestLimiterFailureIsLoud(t *testing.T) {
 	if !strings.Contains(logs.String(), `"level":"ERROR"`) || !strings.Contains(logs.String(), "ThrottlingException") {
 		t.Fatalf("no ERROR with the cause:\n%s", logs.String())
 	}
-	if item := testutil.Item(t, f.db.Client, f.table, "conn#c1"); item["lease_owner"] != nil {
+	if item := testutil.Item(t, f.db.Client, f.Table, "conn#c1"); item["lease_owner"] != nil {
 		t.Fatal("lease left behind")
 	}
-	if f.srv.RefreshRequests() != 0 {
+	if f.GoTo.RefreshRequests() != 0 {
 		t.Fatal("GoTo was called without a rate slot")
 	}
 }
@@ -282,7 +282,7 @@ func TestWaitersTakeNoRateSlot(t *testing.T) {
 	}
 	var slots countingLimiter
 	waiter := f.source(gotoauth.WithLimiter(&slots), gotoauth.WithPollInterval(50*time.Millisecond))
-	f.clock.Advance(58 * time.Minute) // 2 minutes left: inside the margin
+	f.Clock.Advance(58 * time.Minute) // 2 minutes left: inside the margin
 
 	done := make(chan error, 1)
 	go func() { _, err := refresher.AccessToken(context.Background(), "c1"); done <- err }()
@@ -294,8 +294,8 @@ func TestWaitersTakeNoRateSlot(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if slots.n.Load() != 0 || f.srv.RefreshRequests() != 1 || !f.srv.ValidAccessToken(tok) {
-		t.Fatalf("waiter took %d rate slots; %d refreshes; token valid %v", slots.n.Load(), f.srv.RefreshRequests(), f.srv.ValidAccessToken(tok))
+	if slots.n.Load() != 0 || f.GoTo.RefreshRequests() != 1 || !f.GoTo.ValidAccessToken(tok) {
+		t.Fatalf("waiter took %d rate slots; %d refreshes; token valid %v", slots.n.Load(), f.GoTo.RefreshRequests(), f.GoTo.ValidAccessToken(tok))
 	}
 }
 
@@ -304,13 +304,13 @@ func TestWaitersTakeNoRateSlot(t *testing.T) {
 func TestDrainWaitsForStores(t *testing.T) {
 	f := newFixture(t)
 	fail := &failingUpdates{Client: f.db}
-	st := store(t, fail, f.table, gotoauth.WithClock(f.clock.Now))
+	st := store(t, fail, f.Table, gotoauth.WithClock(f.Clock.Now))
 	ts, err := gotoauth.NewTokenSource(st, f.client, gotoauth.WithStoreRetryBudget(time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
 	fail.on.Store(true)
-	f.clock.Advance(58 * time.Minute)
+	f.Clock.Advance(58 * time.Minute)
 	if _, err := ts.AccessToken(context.Background(), "c1"); err != nil { // handed over after 2 s
 		t.Fatal(err)
 	}
@@ -327,7 +327,7 @@ func TestDrainWaitsForStores(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !f.srv.ValidRefreshToken(c.RefreshToken) || c.RefreshToken == f.tok.RefreshToken {
+	if !f.GoTo.ValidRefreshToken(c.RefreshToken) || c.RefreshToken == f.tok.RefreshToken {
 		t.Fatal("after Drain the stored refresh token is not GoTo's latest")
 	}
 }

@@ -181,15 +181,7 @@ func (e *env) nothingStored() {
 
 func (e *env) connection(id string) map[string]string {
 	e.t.Helper()
-	item := testutil.Item(e.t, e.db, e.table, "conn#"+id)
-	if item == nil {
-		return nil
-	}
-	out := map[string]string{}
-	for k := range item {
-		out[k] = testutil.S(item, k) + testutil.N(item, k)
-	}
-	return out
+	return testutil.ItemStrings(e.t, e.db, e.table, "conn#"+id)
 }
 
 func TestConnectFlowWithReturnTo(t *testing.T) {
