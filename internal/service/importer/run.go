@@ -36,7 +36,7 @@ type Importer struct {
 // Summary counts a run's results.
 type Summary struct {
 	Lines, Imported, Replaced, Unchanged, SkippedExists, Invalid, Failed int
-	Verified, VerifyFailed                                                 int
+	Verified, VerifyFailed                                               int
 	// LastLine is the number of the last line read (blank ones count).
 	LastLine int
 	// Interrupted: the run stopped before the end of its input (Ctrl-C).
