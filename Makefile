@@ -213,5 +213,5 @@ SOAK_CONNECTIONS ?= 2000
 
 .PHONY: soak
 soak: $(DDB_JAR) ## Fault soak: SOAK_CONNECTIONS connections, faults for SOAK_DURATION, audit table (also in .cache/soak.txt).
-	@go build -o $(CACHE)/bin/soak ./cmd/soak
+	@go build -o $(CACHE)/bin/soak ./internal/testing/soak/cmd
 	SOAK_DURATION=$(SOAK_DURATION) SOAK_CONNECTIONS=$(SOAK_CONNECTIONS) $(CACHE)/bin/soak

@@ -33,6 +33,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/gotoconnector/gotoconnector/internal/dynamo"
 	"github.com/gotoconnector/gotoconnector/internal/service/secrets"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
@@ -65,7 +66,7 @@ var errFailures = errors.New("some connections could not be re-encrypted: keep t
 
 // run re-encrypts every connection of table under the active key of the
 // secrets src gives, and writes the summary to out.
-func run(ctx context.Context, db gotoauth.DynamoDB, table string, src secrets.Source, workers int, out io.Writer) error {
+func run(ctx context.Context, db dynamo.Client, table string, src secrets.Source, workers int, out io.Writer) error {
 	sec, err := src.Get(ctx)
 	if err != nil {
 		return err

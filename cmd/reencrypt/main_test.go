@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gotoconnector/gotoconnector/internal/dynamo"
 	"github.com/gotoconnector/gotoconnector/internal/service/secrets"
+	"github.com/gotoconnector/gotoconnector/internal/sweep"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
@@ -17,7 +19,7 @@ import (
 
 func TestMain(m *testing.M) { testutil.Main(m) }
 
-func newStore(t *testing.T, db gotoauth.DynamoDB, table string, opts ...gotoauth.StoreOption) *gotoauth.Store {
+func newStore(t *testing.T, db dynamo.Client, table string, opts ...gotoauth.StoreOption) *gotoauth.Store {
 	t.Helper()
 	s, err := gotoauth.NewStore(db, table, opts...)
 	if err != nil {
@@ -115,7 +117,7 @@ func TestReencryptThenRemoveOldKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range ids {
-		if res := ts.Refresh(ctx, id, true); res.Outcome != gotoauth.Refreshed {
+		if res := ts.Refresh(ctx, id, true); res.Outcome != sweep.Refreshed {
 			t.Errorf("%s after removing k1: %s %v", id, res.Outcome, res.Err)
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+
+	"github.com/gotoconnector/gotoconnector/internal/connid"
 )
 
 // importedAttr is the item attribute of Connection.ImportedAt.
@@ -69,7 +71,7 @@ func (s *Store) ImportConnection(ctx context.Context, imp *Import, opts ImportOp
 	if err := s.check(); err != nil {
 		return "", nil, err
 	}
-	if imp == nil || !ValidConnectionID(imp.ConnectionID) {
+	if imp == nil || !connid.Valid(imp.ConnectionID) {
 		return "", nil, ErrInvalidConnectionID
 	}
 	if imp.RefreshToken == "" {

@@ -15,9 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// ErrNoActiveKey: re-encryption needs a store with a token cipher.
-var ErrNoActiveKey = errors.New("gotoauth: re-encryption needs token encryption keys")
-
 // Reencrypt rewrites connection id's tokens under the store's active token
 // key when either is under another key or stored plain, and reports
 // whether it wrote. The tokens themselves do not change: the write is

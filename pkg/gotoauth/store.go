@@ -12,16 +12,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/gotoconnector/gotoconnector/internal/connid"
+	"github.com/gotoconnector/gotoconnector/internal/dynamo"
+	"github.com/gotoconnector/gotoconnector/internal/tuning"
 )
-
-// DynamoDB is the part of *dynamodb.Client the store uses.
-type DynamoDB interface {
-	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
-	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
-	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
-}
 
 // Status is the state of a connection.
 type Status string
@@ -33,18 +27,9 @@ const (
 	// StatusReauthRequired: GoTo refused the refresh token for good; the
 	// customer must connect again.
 	StatusReauthRequired Status = "reauth_required"
-)
-
-// Store errors.
-var (
-	// ErrNotFound: no connection has that id.
-	ErrNotFound = errors.New("gotoauth: connection not found")
-	// ErrReauthRequired: the connection needs the customer to connect
-	// again; errors.Is matches it on the error of TokenSource.AccessToken.
-	ErrReauthRequired = errors.New("gotoauth: connection needs to be connected again")
-	// ErrNoRefreshToken: a code exchange answered without a refresh token,
-	// so the connection could not be kept alive; it is not stored.
-	ErrNoRefreshToken = errors.New("gotoauth: GoTo sent no refresh token with the code exchange")
+	// StatusDisconnected is the status a connection.disconnected event
+	// carries: the connection was deleted. No stored connection has it.
+	StatusDisconnected Status = "disconnected"
 )
 
 // dueShards is how many partitions of the due index the connections are
@@ -93,7 +78,7 @@ type Connection struct {
 // DynamoDB table with the string partition key pk. Build it with NewStore;
 // it is safe for concurrent use.
 type Store struct {
-	db         DynamoDB
+	db         dynamo.Client
 	table      string
 	cipher     *TokenCipher
 	requireEnc bool
@@ -116,14 +101,24 @@ func RequireEncryption() StoreOption { return func(s *Store) { s.requireEnc = tr
 // the defaults.
 func WithSchedule(sch Schedule) StoreOption { return func(s *Store) { s.schedule = sch } }
 
-// WithClock sets the clock expiries, leases and schedules are judged by;
-// the default is time.Now. Tests use it to move time.
-func WithClock(now func() time.Time) StoreOption { return func(s *Store) { s.now = now } }
+// Tune changes knobs that only the connector's own code sets (see
+// internal/tuning: the clock tests move). Call it after NewStore and before
+// the first use.
+func (s *Store) Tune(fs ...func(*tuning.Store)) {
+	k := tuning.Store{Now: s.now}
+	for _, f := range fs {
+		f(&k)
+	}
+	if k.Now == nil {
+		k.Now = time.Now
+	}
+	s.now = k.Now
+}
 
-// NewStore returns a store on table, through db (usually a
-// *dynamodb.Client). It fails when db or table is missing, or when
+// NewStore returns a store on table, through db: a *dynamodb.Client (from
+// dynamodb.NewFromConfig). It fails when db or table is missing, or when
 // RequireEncryption is given without a cipher.
-func NewStore(db DynamoDB, table string, opts ...StoreOption) (*Store, error) {
+func NewStore(db dynamo.Client, table string, opts ...StoreOption) (*Store, error) {
 	s := &Store{db: db, table: table, now: time.Now}
 	for _, o := range opts {
 		o(s)
@@ -166,7 +161,7 @@ func (s *Store) Connection(ctx context.Context, id string) (*Connection, error) 
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	if !ValidConnectionID(id) {
+	if !connid.Valid(id) {
 		return nil, ErrInvalidConnectionID
 	}
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
@@ -192,7 +187,7 @@ func (s *Store) SaveConnection(ctx context.Context, id string, tok *Token) (*Con
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	if !ValidConnectionID(id) {
+	if !connid.Valid(id) {
 		return nil, ErrInvalidConnectionID
 	}
 	if tok == nil || tok.AccessToken == "" {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gotoconnector/gotoconnector/internal/oauth"
+	"github.com/gotoconnector/gotoconnector/internal/tuning"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
@@ -100,10 +102,10 @@ func Load(getenv func(string) string) (*Config, error) {
 		},
 	}
 	if c.Endpoint.AuthURL == "" {
-		c.Endpoint.AuthURL = gotoauth.CurrentEndpoint.AuthURL
+		c.Endpoint.AuthURL = oauth.GoToAuthURL
 	}
 	if c.Endpoint.TokenURL == "" {
-		c.Endpoint.TokenURL = gotoauth.CurrentEndpoint.TokenURL
+		c.Endpoint.TokenURL = oauth.GoToTokenURL
 	}
 	for _, u := range []struct{ name, value string }{
 		{"GOTO_AUTHORIZE_URL", c.Endpoint.AuthURL},
@@ -140,9 +142,9 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 
 	c.Schedule = gotoauth.Schedule{
-		Interval:             duration("REFRESH_INTERVAL", gotoauth.DefaultRefreshInterval, false),
+		Interval:             duration("REFRESH_INTERVAL", tuning.DefaultRefreshInterval, false),
 		AccessTokenAhead:     duration("ACCESS_TOKEN_REFRESH_AHEAD", 0, true),
-		RefreshTokenLifetime: duration("REFRESH_TOKEN_LIFETIME", gotoauth.DefaultRefreshTokenLifetime, false),
+		RefreshTokenLifetime: duration("REFRESH_TOKEN_LIFETIME", tuning.DefaultRefreshTokenLifetime, false),
 	}
 
 	c.RefreshRateLimit = 10

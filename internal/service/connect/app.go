@@ -15,9 +15,11 @@ import (
 	"os"
 	"time"
 
+	"github.com/gotoconnector/gotoconnector/internal/dynamo"
 	"github.com/gotoconnector/gotoconnector/internal/service/config"
 	"github.com/gotoconnector/gotoconnector/internal/service/platform"
 	"github.com/gotoconnector/gotoconnector/internal/service/secrets"
+	"github.com/gotoconnector/gotoconnector/internal/tuning"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
@@ -27,7 +29,7 @@ type App struct {
 	Config  *config.Config
 	Secrets secrets.Source
 	// DB is the DynamoDB client (usually *dynamodb.Client).
-	DB gotoauth.DynamoDB
+	DB dynamo.Client
 	// HTTPClient sends token requests to GoTo; nil means http.DefaultClient.
 	HTTPClient *http.Client
 	// Logger receives one line per request outcome; never a secret.
@@ -66,11 +68,11 @@ func (a *App) deps(ctx context.Context) (*secrets.Secrets, *gotoauth.Store, *got
 	}
 	store, err := gotoauth.NewStore(a.DB, a.Config.TableName,
 		gotoauth.WithTokenCipher(sec.TokenCipher),
-		gotoauth.WithSchedule(a.Config.Schedule),
-		gotoauth.WithClock(a.now))
+		gotoauth.WithSchedule(a.Config.Schedule))
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	store.Tune(tuning.Clock(a.now))
 	client := &gotoauth.Client{
 		ClientID:     a.Config.ClientID,
 		ClientSecret: sec.ClientSecret,

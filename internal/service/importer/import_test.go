@@ -19,7 +19,7 @@ import (
 // printed, not even one from a bad line.
 func TestImportThousandLines(t *testing.T) {
 	w := newWorld(t)
-	now := w.clock.Now()
+	now := w.Clock.Now()
 	// The bad lines, by line number, and the reason each must get. Several
 	// hold a token in the wrong place: it must not be printed either.
 	stray := w.newToken("rt")
@@ -89,7 +89,7 @@ func TestImportThousandLines(t *testing.T) {
 
 	// Stored as the callback stores a consent, encrypted and scheduled.
 	for i, id := range good {
-		item := testutil.Item(t, w.db, w.table, "conn#"+id)
+		item := testutil.Item(t, w.Raw, w.Table, "conn#"+id)
 		if !strings.HasPrefix(testutil.S(item, "refresh_token"), "enc:v1:k1:") || testutil.S(item, "status") != "active" ||
 			testutil.N(item, "imported_at") == "" || testutil.N(item, "connected_at") == "" || testutil.N(item, "next_refresh_at") == "" ||
 			testutil.S(item, "due_shard") == "" {
@@ -107,19 +107,19 @@ func TestImportThousandLines(t *testing.T) {
 		t.Fatalf("c-2: identity %+v, imported at %s", c.Identity, c.ImportedAt)
 	}
 	for _, n := range []int{7, 58, 250, 377, 402, 555, 666, 999} {
-		if item := testutil.Item(t, w.db, w.table, fmt.Sprintf("conn#c-%d", n)); item != nil {
+		if item := testutil.Item(t, w.Raw, w.Table, fmt.Sprintf("conn#c-%d", n)); item != nil {
 			t.Fatalf("bad line %d stored a connection", n)
 		}
 	}
 
 	// The refresh function's sweep refreshes all 990 at GoTo.
-	w.clock.Advance(25 * time.Hour)
+	w.Clock.Advance(25 * time.Hour)
 	if s := w.sweep(); s.Due != 990 || s.Refreshed != 990 || s.Failed+s.ReauthRequired+s.Skipped != 0 {
 		t.Fatalf("sweep after the import: %+v", s)
 	}
 	for _, id := range good {
 		c := w.conn(id)
-		if !w.goTo.ValidAccessToken(c.AccessToken) || !w.goTo.ValidRefreshToken(c.RefreshToken) || !c.RefreshedAt.Equal(w.clock.Now()) {
+		if !w.GoTo.ValidAccessToken(c.AccessToken) || !w.GoTo.ValidRefreshToken(c.RefreshToken) || !c.RefreshedAt.Equal(w.Clock.Now()) {
 			t.Fatalf("%s was not refreshed by the sweep", id)
 		}
 	}

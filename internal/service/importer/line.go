@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/gotoconnector/gotoconnector/internal/connid"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
@@ -74,8 +75,8 @@ func parseLine(raw []byte, lifetime time.Duration, now time.Time) (imp *gotoauth
 	if l.ConnectionID == nil {
 		return nil, "", invalid("connection_id is missing")
 	}
-	if !gotoauth.ValidConnectionID(*l.ConnectionID) {
-		return nil, "", invalid("connection_id is not 1 to %d characters of A-Z a-z 0-9 . _ : -", gotoauth.MaxConnectionIDLength)
+	if !connid.Valid(*l.ConnectionID) {
+		return nil, "", invalid("connection_id is not 1 to %d characters of A-Z a-z 0-9 . _ : -", connid.MaxLength)
 	}
 	id = *l.ConnectionID
 	imp = &gotoauth.Import{ConnectionID: id, Identity: l.Identity}

@@ -17,13 +17,13 @@ import (
 func TestExistingConnections(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	flowAccess, flowRefresh := w.grant(w.clock.Now())
-	flow, err := w.store().SaveConnection(ctx, "flow-1", &gotoauth.Token{AccessToken: flowAccess, RefreshToken: flowRefresh, Expiry: w.clock.Now().Add(time.Hour)})
+	flowAccess, flowRefresh := w.grant(w.Clock.Now())
+	flow, err := w.store().SaveConnection(ctx, "flow-1", &gotoauth.Token{AccessToken: flowAccess, RefreshToken: flowRefresh, Expiry: w.Clock.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rt := w.grant(w.clock.Now())
-	_, rt2 := w.grant(w.clock.Now())
+	_, rt := w.grant(w.Clock.Now())
+	_, rt2 := w.grant(w.Clock.Now())
 	input := jsonLine(map[string]any{"connection_id": "flow-1", "refresh_token": rt}) + "\n" +
 		jsonLine(map[string]any{"connection_id": "new-1", "refresh_token": rt2}) + "\n"
 	run := func(im *importer.Importer) (importer.Summary, string) {
@@ -65,7 +65,7 @@ func TestExistingConnections(t *testing.T) {
 		t.Fatal("overwrite did not replace the connection")
 	}
 	// A consent through the flow afterwards takes the connection back.
-	if _, err := w.store().SaveConnection(ctx, "flow-1", &gotoauth.Token{AccessToken: flowAccess, RefreshToken: flowRefresh, Expiry: w.clock.Now().Add(time.Hour)}); err != nil {
+	if _, err := w.store().SaveConnection(ctx, "flow-1", &gotoauth.Token{AccessToken: flowAccess, RefreshToken: flowRefresh, Expiry: w.Clock.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if c := w.conn("flow-1"); !c.ImportedAt.IsZero() {
@@ -79,7 +79,7 @@ func TestExistingConnections(t *testing.T) {
 // counts both and Run reports a problem.
 func TestVerify(t *testing.T) {
 	w := newWorld(t)
-	_, good := w.grant(w.clock.Now())
+	_, good := w.grant(w.Clock.Now())
 	unknown := w.newToken("rt") // never issued by GoTo
 	input := jsonLine(map[string]any{"connection_id": "ok-1", "refresh_token": good}) + "\n" +
 		jsonLine(map[string]any{"connection_id": "dead-1", "refresh_token": unknown}) + "\n"
@@ -97,13 +97,13 @@ func TestVerify(t *testing.T) {
 		!strings.Contains(printed, "; 1 verified, 1 verify failed; 2 changes") {
 		t.Fatalf("output:\n%s", printed)
 	}
-	if c := w.conn("ok-1"); !w.goTo.ValidAccessToken(c.AccessToken) || c.Status != gotoauth.StatusActive {
+	if c := w.conn("ok-1"); !w.GoTo.ValidAccessToken(c.AccessToken) || c.Status != gotoauth.StatusActive {
 		t.Fatal("ok-1 was not refreshed")
 	}
 	if c := w.conn("dead-1"); c.Status != gotoauth.StatusReauthRequired {
 		t.Fatalf("dead-1 is %s", c.Status)
 	}
-	if n := w.goTo.RefreshRequests(); n != 2 {
+	if n := w.GoTo.RefreshRequests(); n != 2 {
 		t.Fatalf("%d refreshes at GoTo, want one a connection", n)
 	}
 }
@@ -127,7 +127,7 @@ func TestInterrupted(t *testing.T) {
 		done <- ran{sum, err}
 	}()
 	for i := 1; i <= 3; i++ {
-		_, rt := w.grant(w.clock.Now())
+		_, rt := w.grant(w.Clock.Now())
 		if _, err := io.WriteString(pw, jsonLine(map[string]any{"connection_id": "c-" + string(rune('0'+i)), "refresh_token": rt})+"\n"); err != nil {
 			t.Fatal(err)
 		}

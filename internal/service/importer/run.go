@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gotoconnector/gotoconnector/internal/sweep"
+	"github.com/gotoconnector/gotoconnector/internal/tuning"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
@@ -74,7 +76,7 @@ func (im *Importer) Run(ctx context.Context, in io.Reader) (Summary, error) {
 	}
 	lifetime := im.Lifetime
 	if lifetime <= 0 {
-		lifetime = gotoauth.DefaultRefreshTokenLifetime
+		lifetime = tuning.DefaultRefreshTokenLifetime
 	}
 	lines := make(chan rawLine)
 	done := make(chan struct{})
@@ -172,17 +174,17 @@ func (im *Importer) line(ctx context.Context, l rawLine, lifetime time.Duration,
 // verify refreshes connection id once and says how it went.
 func (im *Importer) verify(ctx context.Context, id string, imp *gotoauth.Import, sum *Summary) string {
 	r := im.Tokens.Refresh(ctx, id, true)
-	if r.Outcome == gotoauth.Refreshed {
+	if r.Outcome == sweep.Refreshed {
 		sum.Verified++
 		return "verified"
 	}
 	sum.VerifyFailed++
 	code := gotoauth.ErrorCode(r.Err)
 	switch r.Outcome {
-	case gotoauth.ReauthRequired:
+	case sweep.ReauthRequired:
 		return fmt.Sprintf("verify failed: GoTo refused the refresh token (%s); the connection is marked reauth_required", code)
-	case gotoauth.Failed:
-		if r.Class == gotoauth.Configuration {
+	case sweep.Failed:
+		if r.Class == gotoauth.Configuration.String() {
 			return fmt.Sprintf("verify failed: %s: the connector's GoTo client configuration is wrong", code)
 		}
 		return fmt.Sprintf("verify failed: %s (transient: the scheduled refresh tries it again)", code)

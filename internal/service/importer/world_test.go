@@ -11,82 +11,68 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/gotoconnector/gotoconnector/internal/service/importer"
 	"github.com/gotoconnector/gotoconnector/internal/service/refresh"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
+	tw "github.com/gotoconnector/gotoconnector/internal/testing/world"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
 )
 
 func TestMain(m *testing.M) { testutil.Main(m) }
 
-// world is a table, GoTo, a token cipher and a clock they share.
+// world is the tests' world (a table, GoTo, a clock they share) with a
+// token cipher.
 type world struct {
-	t      *testing.T
-	clock  *testutil.Clock
-	goTo   *gototest.Server
-	db     *dynamodb.Client
-	table  string
+	*tw.World
 	cipher *gotoauth.TokenCipher
 	tokens []string // every token handed to the import: none may be printed
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	clock := testutil.NewClock(time.Now().Truncate(time.Second))
-	srv := gototest.NewServer(gototest.WithClock(clock.Now))
-	t.Cleanup(srv.Close)
-	db, table := testutil.Table(t)
+	w := &world{World: tw.New(t)}
+	w.Schedule = schedule
 	key := make([]byte, 32)
 	rand.Read(key)
 	cipher, err := gotoauth.NewTokenCipher(map[string][]byte{"k1": key}, "k1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &world{t: t, clock: clock, goTo: srv, db: db, table: table, cipher: cipher}
+	w.cipher = cipher
+	return w
 }
 
 var schedule = gotoauth.Schedule{Interval: 24 * time.Hour, RefreshTokenLifetime: 720 * time.Hour}
 
 func (w *world) store() *gotoauth.Store {
-	w.t.Helper()
-	s, err := gotoauth.NewStore(w.db, w.table, gotoauth.WithTokenCipher(w.cipher), gotoauth.WithSchedule(schedule),
-		gotoauth.WithClock(w.clock.Now), gotoauth.RequireEncryption())
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return s
+	return w.Store(gotoauth.WithTokenCipher(w.cipher), gotoauth.RequireEncryption())
 }
 
-// source is a token source on the world's store, under the shared rate
-// limit (as the refresh function's).
+// source is a token source on the world's (encrypting) store, under the
+// shared rate limit, as the refresh function's.
 func (w *world) source(opts ...gotoauth.Option) *gotoauth.TokenSource {
-	w.t.Helper()
-	client := &gotoauth.Client{ClientID: w.goTo.ClientID, ClientSecret: w.goTo.ClientSecret,
-		RedirectURL: "https://connector.example.com/callback", Now: w.clock.Now,
-		Endpoint: gotoauth.Endpoint{AuthURL: w.goTo.AuthorizeURL(), TokenURL: w.goTo.TokenURL()}}
-	ts, err := gotoauth.NewTokenSource(w.store(), client, append([]gotoauth.Option{gotoauth.WithRateLimit(500)}, opts...)...)
+	w.T.Helper()
+	ts, err := gotoauth.NewTokenSource(w.store(), w.Client(), append([]gotoauth.Option{gotoauth.WithRateLimit(500)}, opts...)...)
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	return ts
 }
 
 // importer is an Importer on the world; out collects what it prints.
 func (w *world) importer(out *syncBuffer) *importer.Importer {
-	return &importer.Importer{Store: w.store(), Tokens: w.source(), Lifetime: schedule.RefreshTokenLifetime, Now: w.clock.Now, Out: out}
+	return &importer.Importer{Store: w.store(), Tokens: w.source(), Lifetime: schedule.RefreshTokenLifetime, Now: w.Clock.Now, Out: out}
 }
 
 // grant makes a token GoTo knows (as if another integration had it
 // issued), remembered as one that must never be printed.
 func (w *world) grant(issued time.Time) (access, refresh string) {
-	w.t.Helper()
+	w.T.Helper()
 	access, refresh = w.newToken("at"), w.newToken("rt")
-	if err := w.goTo.AddGrant(gototest.Grant{RefreshToken: refresh, AccessToken: access, IssuedAt: issued,
-		AccessTokenExpiresAt: w.clock.Now().Add(30 * time.Minute)}); err != nil {
-		w.t.Fatal(err)
+	if err := w.GoTo.AddGrant(gototest.Grant{RefreshToken: refresh, AccessToken: access, IssuedAt: issued,
+		AccessTokenExpiresAt: w.Clock.Now().Add(30 * time.Minute)}); err != nil {
+		w.T.Fatal(err)
 	}
 	return access, refresh
 }
@@ -103,30 +89,30 @@ func (w *world) newToken(prefix string) string {
 // noTokenIn fails the test if any token handed to the import, or a piece
 // of one, was printed.
 func (w *world) noTokenIn(out string) {
-	w.t.Helper()
+	w.T.Helper()
 	for _, tok := range w.tokens {
 		if strings.Contains(out, tok) || strings.Contains(out, tok[len(tok)-24:]) {
-			w.t.Fatalf("the output holds a token (or a part of one)")
+			w.T.Fatalf("the output holds a token (or a part of one)")
 		}
 	}
 }
 
 // sweep runs the refresh function's sweep on the world.
 func (w *world) sweep() refresh.Summary {
-	w.t.Helper()
+	w.T.Helper()
 	s := &refresh.Sweeper{Source: w.source(), Concurrency: 8}
 	sum, err := s.Sweep(context.Background())
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	return sum
 }
 
 func (w *world) conn(id string) *gotoauth.Connection {
-	w.t.Helper()
+	w.T.Helper()
 	c, err := w.store().Connection(context.Background(), id)
 	if err != nil {
-		w.t.Fatalf("%s: %v", id, err)
+		w.T.Fatalf("%s: %v", id, err)
 	}
 	return c
 }

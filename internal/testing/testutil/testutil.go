@@ -129,6 +129,21 @@ func Item(t testing.TB, c *dynamodb.Client, table, pk string) map[string]types.A
 	return out.Item
 }
 
+// ItemStrings returns the item under pk with each attribute, string or
+// number, as a string; nil when there is none.
+func ItemStrings(t testing.TB, c *dynamodb.Client, table, pk string) map[string]string {
+	t.Helper()
+	item := Item(t, c, table, pk)
+	if item == nil {
+		return nil
+	}
+	out := map[string]string{}
+	for k := range item {
+		out[k] = S(item, k) + N(item, k)
+	}
+	return out
+}
+
 // S returns a string attribute ("" when absent).
 func S(item map[string]types.AttributeValue, k string) string {
 	if v, ok := item[k].(*types.AttributeValueMemberS); ok {
