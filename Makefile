@@ -15,6 +15,13 @@ RIE_VERSION  := v0.0.0-20261030222936-bef5c4ba774d
 RIE          := $(CACHE)/bin/aws-lambda-rie
 export AWS_LAMBDA_RIE := $(RIE)
 
+# local-kms (github.com/nsmithuk/local-kms): a KMS speaking AWS's protocol,
+# binding the encryption context as AWS does; tests and `make run` encrypt
+# tokens under it.
+LOCAL_KMS_VERSION := v0.0.0-20260228092603-2a5e92d09ab6
+LOCAL_KMS         := $(CACHE)/bin/local-kms
+export LOCAL_KMS
+
 .PHONY: help
 help: ## List the targets.
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -40,6 +47,13 @@ $(RIE):
 .PHONY: rie
 rie: $(RIE) ## Install the Lambda Runtime Interface Emulator into .cache/bin.
 
+$(LOCAL_KMS):
+	@echo "installing local-kms $(LOCAL_KMS_VERSION) into $(CACHE)/bin"
+	@GOBIN=$(CACHE)/bin go install github.com/nsmithuk/local-kms@$(LOCAL_KMS_VERSION)
+
+.PHONY: local-kms
+local-kms: $(LOCAL_KMS) ## Install local-kms (the KMS emulator) into .cache/bin.
+
 # Debian's chromium for the browser test (root can apt-get install here).
 .PHONY: chromium
 chromium: ## Install Debian's chromium when it is missing (browser test).
@@ -47,12 +61,12 @@ chromium: ## Install Debian's chromium when it is missing (browser test).
 	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
 	  $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-TOOLS := $(DDB_JAR) $(RIE) chromium
+TOOLS := $(DDB_JAR) $(RIE) $(LOCAL_KMS) chromium
 
 # --- Running and testing ---------------------------------------------------
 
 .PHONY: run
-run: $(DDB_JAR) ## Run the connector locally end to end (DynamoDB Local, local GoTo, the real handlers) and print a connect link.
+run: $(DDB_JAR) $(LOCAL_KMS) ## Run the connector locally end to end (DynamoDB Local, local-kms, local GoTo, the real handlers) and print a connect link.
 	@go build -o $(CACHE)/bin/goto-connector-local ./cmd/local
 	@exec $(CACHE)/bin/goto-connector-local
 
@@ -131,7 +145,7 @@ clean: ## Remove build output (keeps downloaded tools in .cache/).
 BENCH_OUT              := $(CACHE)/bench
 BENCH_HANDLER_REQUESTS ?= 2000
 .PHONY: bench
-bench: $(DDB_JAR) $(RIE) ## Run every benchmark (about 12 min) and write the figures into BENCHMARKS.md; raw output in .cache/bench.txt.
+bench: $(DDB_JAR) $(RIE) $(LOCAL_KMS) ## Run every benchmark (about 12 min) and write the figures into BENCHMARKS.md; raw output in .cache/bench.txt.
 	@rm -rf $(BENCH_OUT) && mkdir -p $(BENCH_OUT)
 	@set -o pipefail; start=$$(date +%s); \
 	machine="$$(nproc) vCPUs ($$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $$(free -g | awk '/^Mem:/{print $$2}') GiB, $$(uname -sm), $$(go version | cut -d' ' -f3), $$(java -version 2>&1 | head -1), DynamoDB Local from npm amplify-dynamodb-simulator@$(DDB_VERSION), load average at the start $$(cut -d' ' -f1-3 /proc/loadavg)"; \
@@ -197,7 +211,7 @@ deploy: ## sam build and sam deploy with samconfig.toml's SAM_ENV (dev; SAM_ENV=
 
 # Counts the AWS calls of one connect and one refresh (BENCHMARKS.md, Cost).
 .PHONY: cost
-cost: $(DDB_JAR) ## Measure DynamoDB requests and log bytes per connect and per refresh (BENCHMARKS.md, Cost).
+cost: $(DDB_JAR) $(LOCAL_KMS) ## Measure DynamoDB requests and log bytes per connect and per refresh (BENCHMARKS.md, Cost).
 	go test -count=1 -v -run TestCallCounts ./internal/testing/cost/
 
 # --- make soak ---

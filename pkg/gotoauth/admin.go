@@ -124,7 +124,7 @@ func decodeListed(item map[string]types.AttributeValue) *Connection {
 			meta[k] = v
 		}
 	}
-	c, _ := (&Store{}).decode(meta) // no token to open: it cannot fail
+	c, _ := (&Store{}).decode(context.Background(), meta) // no token to open: it cannot fail
 	c.leaseOwner, c.leaseExpiresAt = "", time.Time{}
 	return c
 }

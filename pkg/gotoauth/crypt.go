@@ -38,11 +38,7 @@ func NewTokenCipher(keys map[string][]byte, active string) (*TokenCipher, error)
 		if len(key) != 32 {
 			return nil, fmt.Errorf("gotoauth: token encryption key %q is %d bytes, want 32 (AES-256)", id, len(key))
 		}
-		block, err := aes.NewCipher(key)
-		if err != nil {
-			return nil, err
-		}
-		aead, err := cipher.NewGCM(block)
+		aead, err := newGCM(key)
 		if err != nil {
 			return nil, err
 		}
@@ -87,4 +83,13 @@ func (c *TokenCipher) Decrypt(value, connectionID string) (string, error) {
 		return "", fmt.Errorf("%w: it does not decrypt with key %q for this connection", ErrTokenKey, id)
 	}
 	return string(plain), nil
+}
+
+// newGCM is AES-256-GCM under key.
+func newGCM(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
 }

@@ -31,8 +31,12 @@ var (
 	// the caller's mistake: asking again the same way fails the same way.
 	ErrInvalidListing = errors.New("gotoauth: invalid listing request")
 
-	// ErrStore wraps a failure of DynamoDB (unreachable, throttled, timed
-	// out): transient, nothing was changed.
+	// ErrStore wraps a failure of DynamoDB or of KMS (unreachable,
+	// throttled, timed out, access denied, a data key KMS refuses):
+	// transient, nothing was changed. After GoTo answered a refresh, it is
+	// retried with the store's budget and then reported as StoreFailed; a
+	// read that cannot get its data key from KMS is transient, never
+	// reauth_required.
 	ErrStore = errors.New("gotoauth: connection store unavailable")
 	// ErrLimiter wraps a failure of the rate limiter other than the
 	// caller's deadline (for example DynamoDB throttling the shared
@@ -49,8 +53,9 @@ var (
 	// It is a configuration error: the connection is kept and an operator
 	// must act.
 	ErrTokenKey = errors.New("gotoauth: stored token cannot be decrypted")
-	// ErrNoActiveKey: re-encryption needs a store with a token cipher.
-	ErrNoActiveKey = errors.New("gotoauth: re-encryption needs token encryption keys")
+	// ErrNoActiveKey: re-encryption needs a store with a token cipher or a
+	// KMS cipher.
+	ErrNoActiveKey = errors.New("gotoauth: re-encryption needs token encryption keys or a KMS key")
 )
 
 // Class sorts an error of this package by what the caller should do about

@@ -1,6 +1,7 @@
 package gotoauth
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"strings"
@@ -55,7 +56,7 @@ var identityAttrs = func() []string {
 }()
 
 // decode turns a connection item into a Connection, decrypting its tokens.
-func (s *Store) decode(item map[string]types.AttributeValue) (*Connection, error) {
+func (s *Store) decode(ctx context.Context, item map[string]types.AttributeValue) (*Connection, error) {
 	var it connItem
 	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 		return nil, fmt.Errorf("gotoauth: unreadable connection item: %w", err)
@@ -78,10 +79,10 @@ func (s *Store) decode(item map[string]types.AttributeValue) (*Connection, error
 		leaseExpiresAt:        fromUnix(it.LeaseExpiresAt),
 	}
 	var err error
-	if c.AccessToken, err = s.open(it.AccessToken, c.ConnectionID); err != nil {
+	if c.AccessToken, err = s.open(ctx, it.AccessToken, c.ConnectionID); err != nil {
 		return nil, err
 	}
-	if c.RefreshToken, err = s.open(it.RefreshToken, c.ConnectionID); err != nil {
+	if c.RefreshToken, err = s.open(ctx, it.RefreshToken, c.ConnectionID); err != nil {
 		return nil, err
 	}
 	return c, nil

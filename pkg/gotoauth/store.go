@@ -81,6 +81,7 @@ type Store struct {
 	db         dynamo.Client
 	table      string
 	cipher     *TokenCipher
+	kms        *KMSCipher
 	requireEnc bool
 	schedule   Schedule
 	now        func() time.Time
@@ -92,8 +93,14 @@ type StoreOption func(*Store)
 // WithTokenCipher encrypts tokens at rest (and decrypts them on read).
 func WithTokenCipher(c *TokenCipher) StoreOption { return func(s *Store) { s.cipher = c } }
 
+// WithKMSCipher encrypts tokens at rest under KMS data keys (enc:kms1:,
+// see KMSCipher) and decrypts them on read. With WithTokenCipher as well,
+// values of the older enc:v1: format stay readable while their keys are
+// there; every write uses KMS. Build the cipher for this store's table.
+func WithKMSCipher(k *KMSCipher) StoreOption { return func(s *Store) { s.kms = k } }
+
 // RequireEncryption makes the store refuse to read or write a plain token:
-// NewStore fails without WithTokenCipher, and a stored token that is not
+// NewStore fails without WithTokenCipher or WithKMSCipher, and a stored token that is not
 // encrypted reads as an ErrTokenKey error instead of being used.
 func RequireEncryption() StoreOption { return func(s *Store) { s.requireEnc = true } }
 
@@ -128,8 +135,10 @@ func NewStore(db dynamo.Client, table string, opts ...StoreOption) (*Store, erro
 		return nil, fmt.Errorf("%w: NewStore needs a DynamoDB client", ErrNotConfigured)
 	case table == "":
 		return nil, fmt.Errorf("%w: NewStore needs a table name", ErrNotConfigured)
-	case s.requireEnc && s.cipher == nil:
+	case s.requireEnc && s.cipher == nil && s.kms == nil:
 		return nil, fmt.Errorf("%w: the store requires encryption but has no token cipher", ErrNotConfigured)
+	case s.kms != nil && s.kms.table != table:
+		return nil, fmt.Errorf("%w: the KMS cipher is bound to table %q, not %q", ErrNotConfigured, s.kms.table, table)
 	case s.now == nil:
 		s.now = time.Now
 	}
@@ -175,7 +184,7 @@ func (s *Store) Connection(ctx context.Context, id string) (*Connection, error) 
 	if out.Item == nil {
 		return nil, ErrNotFound
 	}
-	return s.decode(out.Item)
+	return s.decode(ctx, out.Item)
 }
 
 // SaveConnection stores the token of a finished consent for connection id.
@@ -245,13 +254,21 @@ func (s *Store) newConnection(id string, tok *Token, now, refreshIssued time.Tim
 // hold).
 func (s *Store) writeConnection(ctx context.Context, c *Connection, cond expression.ConditionBuilder) error {
 	id := c.ConnectionID
+	access, err := s.seal(ctx, c.AccessToken, id)
+	if err != nil {
+		return err
+	}
+	refresh, err := s.seal(ctx, c.RefreshToken, id)
+	if err != nil {
+		return err
+	}
 	// The identity is written apart: one that did not arrive is removed, a
 	// reconnect to another GoTo account leaves nothing of the previous one.
 	upd, err := setItem(expression.UpdateBuilder{}, connItem{
 		ConnectionID:          id,
 		Status:                StatusActive,
-		AccessToken:           s.seal(c.AccessToken, id),
-		RefreshToken:          s.seal(c.RefreshToken, id),
+		AccessToken:           access,
+		RefreshToken:          refresh,
 		AccessTokenExpiresAt:  unix(c.AccessTokenExpiresAt),
 		RefreshTokenExpiresAt: unix(c.RefreshTokenExpiresAt),
 		ConnectedAt:           unix(c.ConnectedAt),
@@ -309,18 +326,31 @@ func (s *Store) update(ctx context.Context, id string, upd expression.UpdateBuil
 	return out.Attributes, nil
 }
 
-// seal encrypts a token when a cipher is configured.
-func (s *Store) seal(token, id string) string {
-	if s.cipher == nil {
-		return token
+// seal encrypts a token for connection id: under KMS when configured,
+// else under the active key of the token cipher, else not at all. A KMS
+// failure is an ErrStore error.
+func (s *Store) seal(ctx context.Context, token, id string) (string, error) {
+	switch {
+	case s.kms != nil:
+		return s.kms.Encrypt(ctx, token, id)
+	case s.cipher != nil:
+		return s.cipher.Encrypt(token, id), nil
+	default:
+		return token, nil
 	}
-	return s.cipher.Encrypt(token, id)
 }
 
-// open decrypts a stored token, refusing a plain one when the store
-// requires encryption.
-func (s *Store) open(value, id string) (string, error) {
-	if s.requireEnc && value != "" && !strings.HasPrefix(value, encPrefix) {
+// open decrypts a stored token (enc:kms1: through the KMS cipher, enc:v1:
+// through the token cipher), refusing a plain one when the store requires
+// encryption.
+func (s *Store) open(ctx context.Context, value, id string) (string, error) {
+	switch {
+	case strings.HasPrefix(value, kmsPrefix):
+		if s.kms == nil {
+			return "", fmt.Errorf("%w: it is encrypted under KMS but no KMS key is configured", ErrTokenKey)
+		}
+		return s.kms.Decrypt(ctx, value, id)
+	case s.requireEnc && value != "" && !strings.HasPrefix(value, encPrefix):
 		return "", fmt.Errorf("%w: a stored token is not encrypted and the store requires encryption", ErrTokenKey)
 	}
 	return s.cipher.Decrypt(value, id)

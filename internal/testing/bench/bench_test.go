@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	tw "github.com/gotoconnector/gotoconnector/internal/testing/world"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -300,12 +302,11 @@ func (w *world) store() *gotoauth.Store {
 	return s
 }
 
+// client is the test world's client (default timeouts), through httpc.
 func (w *world) client() *gotoauth.Client {
-	return &gotoauth.Client{
-		ClientID: w.srv.ClientID, ClientSecret: w.srv.ClientSecret, RedirectURL: redirectURI,
-		Endpoint:   gotoauth.Endpoint{AuthURL: w.srv.AuthorizeURL(), TokenURL: w.srv.TokenURL()},
-		HTTPClient: w.httpc, Now: w.clock.Now,
-	}
+	c := (&tw.World{GoTo: w.srv, Clock: w.clock}).Client()
+	c.HTTPClient = w.httpc
+	return c
 }
 
 func (w *world) source(b *testing.B, opts ...gotoauth.Option) *gotoauth.TokenSource {

@@ -30,12 +30,16 @@ var (
 	tables   atomic.Int64
 )
 
-// Main runs the tests of a package and stops DynamoDB Local afterwards.
+// Main runs the tests of a package and stops DynamoDB Local (and
+// local-kms, if a test started it) afterwards.
 // Call it from TestMain: func TestMain(m *testing.M) { testutil.Main(m) }.
 func Main(m *testing.M) {
 	code := m.Run()
 	if ddb != nil {
 		ddb.Close()
+	}
+	if localKMS != nil {
+		localKMS.Close()
 	}
 	os.Exit(code)
 }

@@ -36,6 +36,9 @@ type World struct {
 	Table string
 	// Schedule is the stores' refresh schedule (zero: the defaults).
 	Schedule gotoauth.Schedule
+	// StoreOptions are given to every store the world builds (Connect's
+	// included), before a caller's own: WithKMSCipher, for example.
+	StoreOptions []gotoauth.StoreOption
 	// ConnectTimeout and AnswerTimeout are the clients' (1s and 5s).
 	ConnectTimeout, AnswerTimeout time.Duration
 	// Tokens are the tokens Connect obtained, in order.
@@ -56,7 +59,8 @@ func New(t testing.TB, opts ...gototest.Option) *World {
 // Store is a store on the world's table, with its clock and schedule.
 func (w *World) Store(opts ...gotoauth.StoreOption) *gotoauth.Store {
 	w.T.Helper()
-	s, err := gotoauth.NewStore(w.DB, w.Table, append([]gotoauth.StoreOption{gotoauth.WithSchedule(w.Schedule)}, opts...)...)
+	all := append([]gotoauth.StoreOption{gotoauth.WithSchedule(w.Schedule)}, w.StoreOptions...)
+	s, err := gotoauth.NewStore(w.DB, w.Table, append(all, opts...)...)
 	if err != nil {
 		w.T.Fatal(err)
 	}
