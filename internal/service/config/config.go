@@ -30,6 +30,11 @@ type Config struct {
 	RedirectURI string            // GOTO_REDIRECT_URI
 	TableName   string            // TABLE_NAME
 
+	// TokenKMSKeyID is the KMS key (ARN, id or alias) whose data keys
+	// encrypt tokens at rest (TOKEN_KMS_KEY_ID); empty: the Secrets Manager
+	// keys of token_encryption_keys, or none.
+	TokenKMSKeyID string
+
 	// AllowedReturnOrigins are the normalised origins ("https://app.example.com")
 	// a connect link may send the browser back to (ALLOWED_RETURN_ORIGINS).
 	AllowedReturnOrigins []string
@@ -96,6 +101,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		LinkSigningKey: getenv("GOTO_LINK_SIGNING_KEY"),
 		RedirectURI:    required("GOTO_REDIRECT_URI"),
 		TableName:      required("TABLE_NAME"),
+		TokenKMSKeyID:  get("TOKEN_KMS_KEY_ID"),
 		Endpoint: gotoauth.Endpoint{
 			AuthURL:  get("GOTO_AUTHORIZE_URL"),
 			TokenURL: get("GOTO_TOKEN_URL"),

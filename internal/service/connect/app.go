@@ -43,6 +43,9 @@ type App struct {
 	// Events receives connection.connected when a callback stores a
 	// connection; nil publishes nothing.
 	Events gotoauth.EventSink
+	// KMS encrypts the tokens the callback stores (TOKEN_KMS_KEY_ID); nil
+	// leaves them to the secret's token keys.
+	KMS *gotoauth.KMSCipher
 }
 
 func (a *App) now() time.Time {
@@ -66,9 +69,7 @@ func (a *App) deps(ctx context.Context) (*secrets.Secrets, *gotoauth.Store, *got
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	store, err := gotoauth.NewStore(a.DB, a.Config.TableName,
-		gotoauth.WithTokenCipher(sec.TokenCipher),
-		gotoauth.WithSchedule(a.Config.Schedule))
+	store, err := gotoauth.NewStore(a.DB, a.Config.TableName, platform.StoreOptions(sec, a.KMS, a.Config.Schedule)...)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -93,5 +94,5 @@ func (a *App) pendingStore(sec *secrets.Secrets) *pendingStore {
 // NewApp returns the App of the connect flow built from the function's
 // parts (configuration, AWS clients, secrets, logger).
 func NewApp(p *platform.Parts) *App {
-	return &App{Config: p.Config, Secrets: p.Secrets, DB: p.DB, HTTPClient: p.HTTPClient, Logger: p.Logger, Events: p.Events, Metrics: os.Stdout}
+	return &App{Config: p.Config, Secrets: p.Secrets, DB: p.DB, HTTPClient: p.HTTPClient, Logger: p.Logger, Events: p.Events, KMS: p.KMS, Metrics: os.Stdout}
 }
