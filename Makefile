@@ -158,6 +158,29 @@ bench: $(DDB_JAR) $(RIE) $(LOCAL_KMS) ## Run every benchmark (about 12 min) and 
 	  -machine "$$machine; load average at the end $$(cut -d' ' -f1-3 /proc/loadavg)" -seconds $$(( $$(date +%s) - start )) && \
 	echo "BENCHMARKS.md updated ($$(( $$(date +%s) - start )) s)"
 
+# --- make simulate ---
+# The refresh scheduling over 60 simulated days per scenario (issue 16,
+# internal/testing/simulate): prints one line per scenario, writes the table
+# into BENCHMARKS.md, the sizing table into docs/deploy.md and one plot per
+# scenario into docs/img/simulate-<scenario>.png. No DynamoDB, no network.
+.PHONY: simulate
+simulate: ## Simulate refresh scheduling from 1,000 to 10 million connections (about a minute); writes BENCHMARKS.md, docs/deploy.md's sizing table, docs/img/.
+	@start=$$(date +%s); \
+	go run ./internal/testing/simulate/report -bench BENCHMARKS.md -deploy docs/deploy.md -img docs/img \
+	  -machine "$$(nproc) vCPUs ($$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $$(free -g | awk '/^Mem:/{print $$2}') GiB, $$(uname -sm), $$(go version | cut -d' ' -f3), load average at the start $$(cut -d' ' -f1-3 /proc/loadavg)" && \
+	echo "BENCHMARKS.md, docs/deploy.md and docs/img/simulate-*.png updated ($$(( $$(date +%s) - start )) s with the build)"
+
+# The simulator against the real sweep (BenchmarkScheduleModel in
+# internal/testing/bench): SIMCHECK_CONNECTIONS (default 50,000) connections
+# in DynamoDB Local with lives compressed to seconds, a burst and a GoTo
+# outage, through the real TokenSource.Sweep; then the simulator on the same
+# inputs. Writes the comparison and the due index's read units into
+# BENCHMARKS.md. About 20 minutes; SIMCHECK_* variables change the inputs
+# (see the benchmark).
+.PHONY: simulate-check
+simulate-check: $(DDB_JAR) ## Check the simulator against the real sweep at 50,000 connections (about 20 min); writes BENCHMARKS.md.
+	SIMCHECK_WRITE=$(CURDIR)/BENCHMARKS.md go test -count=1 -run '^$$' -bench '^BenchmarkScheduleModel$$' -benchtime 1x -timeout 60m -v ./internal/testing/bench/ 2>&1 | tee $(CACHE)/simulate-check.txt
+
 # --- make invoke ---
 # Invoke one function locally, as `sam local invoke` does:
 #   make invoke FN=AuthorizeFunction EVENT=events/authorize.json
