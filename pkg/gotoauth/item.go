@@ -33,6 +33,7 @@ type connItem struct {
 	ReauthReason   string `dynamodbav:"reauth_reason,omitempty"`
 	FailureCount   int    `dynamodbav:"failure_count,omitempty"`
 	LastError      string `dynamodbav:"last_error,omitempty"`
+	ImportedAt     int64  `dynamodbav:"imported_at,omitempty"`
 	Version        int64  `dynamodbav:"version,omitempty"`
 	LeaseOwner     string `dynamodbav:"lease_owner,omitempty"`
 	LeaseExpiresAt int64  `dynamodbav:"lease_expires_at,omitempty"`
@@ -72,6 +73,7 @@ func (s *Store) decode(ctx context.Context, item map[string]types.AttributeValue
 		ReauthReason:          it.ReauthReason,
 		FailureCount:          it.FailureCount,
 		LastError:             it.LastError,
+		ImportedAt:            fromUnix(it.ImportedAt),
 		Revision:              it.Version,
 		leaseOwner:            it.LeaseOwner,
 		leaseExpiresAt:        fromUnix(it.LeaseExpiresAt),

@@ -62,6 +62,9 @@ type Connection struct {
 	FailureCount int
 	// LastError is the code of the last failed refresh, if any.
 	LastError string
+	// ImportedAt is when cmd/import (Store.ImportConnection) stored the
+	// connection; zero for one made through the connect flow.
+	ImportedAt time.Time
 	// Revision is the store's write counter: it grows by one with every
 	// write of new tokens (and with a re-authorization mark). It is not
 	// GoTo's Token.Version.
@@ -202,28 +205,63 @@ func (s *Store) SaveConnection(ctx context.Context, id string, tok *Token) (*Con
 	if tok.RefreshToken == "" {
 		return nil, ErrNoRefreshToken
 	}
-	now := s.now()
+	c := s.newConnection(id, tok, s.now(), time.Time{})
+	// A slower, older consent must not overwrite a newer one.
+	cond := expression.Or(
+		expression.AttributeNotExists(expression.Name("pk")),
+		expression.Or(
+			expression.AttributeNotExists(expression.Name("connected_at")),
+			expression.Name("connected_at").LessThanEqual(expression.Value(unix(c.ConnectedAt))),
+		),
+	)
+	err := s.writeConnection(ctx, c, cond)
+	if isConditionFailed(err) {
+		return nil, errors.New("gotoauth: a newer consent for this connection was stored meanwhile")
+	}
+	if err != nil {
+		return nil, storeError("storing the connection", err)
+	}
+	return c, nil
+}
+
+// newConnection is connection id as a consent (or an import) at now leaves
+// it: active, tok's tokens and identity, scheduled. The refresh token was
+// issued at refreshIssued, or now when that is zero.
+func (s *Store) newConnection(id string, tok *Token, now, refreshIssued time.Time) *Connection {
+	if refreshIssued.IsZero() {
+		refreshIssued = now
+	}
 	c := &Connection{
 		ConnectionID:          id,
 		Status:                StatusActive,
 		AccessToken:           tok.AccessToken,
 		RefreshToken:          tok.RefreshToken,
 		AccessTokenExpiresAt:  tok.Expiry,
-		RefreshTokenExpiresAt: s.schedule.RefreshTokenExpiry(now),
+		RefreshTokenExpiresAt: s.schedule.RefreshTokenExpiry(refreshIssued),
 		ConnectedAt:           now,
 		RefreshedAt:           now,
 		Identity:              tok.Identity,
 	}
 	c.NextRefreshAt = s.schedule.Next(now, c.AccessTokenExpiresAt, c.RefreshTokenExpiresAt)
+	return c
+}
+
+// writeConnection writes c, a whole new state of its connection (see
+// newConnection), if cond holds: its tokens sealed, its schedule, and
+// nothing left of the refresher's bookkeeping (lease, failures,
+// re-authorization) or of an identity that did not come with it. It sets
+// c.Revision. The error is DynamoDB's (isConditionFailed when cond did not
+// hold).
+func (s *Store) writeConnection(ctx context.Context, c *Connection, cond expression.ConditionBuilder) error {
+	id := c.ConnectionID
 	access, err := s.seal(ctx, c.AccessToken, id)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	refresh, err := s.seal(ctx, c.RefreshToken, id)
 	if err != nil {
-		return nil, err
+		return err
 	}
-
 	// The identity is written apart: one that did not arrive is removed, a
 	// reconnect to another GoTo account leaves nothing of the previous one.
 	upd, err := setItem(expression.UpdateBuilder{}, connItem{
@@ -233,13 +271,14 @@ func (s *Store) SaveConnection(ctx context.Context, id string, tok *Token) (*Con
 		RefreshToken:          refresh,
 		AccessTokenExpiresAt:  unix(c.AccessTokenExpiresAt),
 		RefreshTokenExpiresAt: unix(c.RefreshTokenExpiresAt),
-		ConnectedAt:           unix(now),
-		RefreshedAt:           unix(now),
+		ConnectedAt:           unix(c.ConnectedAt),
+		RefreshedAt:           unix(c.RefreshedAt),
 		DueShard:              dueShard(id),
 		NextRefreshAt:         unix(c.NextRefreshAt),
+		ImportedAt:            unix(c.ImportedAt),
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	upd = upd.Add(expression.Name("version"), expression.Value(1)).
 		Remove(expression.Name("lease_owner")).
@@ -252,24 +291,17 @@ func (s *Store) SaveConnection(ctx context.Context, id string, tok *Token) (*Con
 		Remove(expression.Name("last_error")).
 		Remove(expression.Name("last_error_at")).
 		Remove(expression.Name(failingAttr))
-	upd = setIdentity(upd, tok.Identity, true)
-	// A slower, older consent must not overwrite a newer one.
-	cond := expression.Or(
-		expression.AttributeNotExists(expression.Name("pk")),
-		expression.Or(
-			expression.AttributeNotExists(expression.Name("connected_at")),
-			expression.Name("connected_at").LessThanEqual(expression.Value(unix(now))),
-		),
-	)
+	if c.ImportedAt.IsZero() {
+		// A consent through the connect flow replaces an imported one.
+		upd = upd.Remove(expression.Name(importedAttr))
+	}
+	upd = setIdentity(upd, c.Identity, true)
 	attrs, err := s.update(ctx, id, upd, cond, types.ReturnValueUpdatedNew)
 	if err != nil {
-		if isConditionFailed(err) {
-			return nil, errors.New("gotoauth: a newer consent for this connection was stored meanwhile")
-		}
-		return nil, storeError("storing the connection", err)
+		return err
 	}
 	c.Revision = revision(attrs)
-	return c, nil
+	return nil
 }
 
 // update applies upd to connection id's item if cond holds, in one
