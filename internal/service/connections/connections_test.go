@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/gotoconnector/gotoconnector/internal/service/connections"
+	"github.com/gotoconnector/gotoconnector/internal/testing/openapitest"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
@@ -66,6 +67,11 @@ func (w *world) client() *gotoauth.Client {
 // sink records the events published, as EventBridge would receive them.
 func (w *world) sink() gotoauth.EventSink {
 	return gotoauth.EventSinkFunc(func(_ context.Context, e gotoauth.Event) error {
+		if b, err := e.MarshalJSON(); err != nil {
+			w.t.Error(err)
+		} else if err := openapitest.Event(e.Type, string(b)); err != nil {
+			w.t.Error(err)
+		}
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		w.events = append(w.events, e)
@@ -195,6 +201,7 @@ func call(t *testing.T, app *connections.App, req connections.Request) (int, map
 	if err != nil {
 		t.Fatalf("%s: handler error %v", req.RouteKey, err)
 	}
+	openapitest.Lambda(t, req.RouteKey, req, resp)
 	if resp.Headers["Content-Type"] != "application/json" || resp.Headers["Cache-Control"] != "no-store" {
 		t.Errorf("%s: headers %v, want Content-Type application/json and Cache-Control no-store", req.RouteKey, resp.Headers)
 	}
