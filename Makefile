@@ -15,6 +15,13 @@ RIE_VERSION  := v0.0.0-20261030222936-bef5c4ba774d
 RIE          := $(CACHE)/bin/aws-lambda-rie
 export AWS_LAMBDA_RIE := $(RIE)
 
+# local-kms (github.com/nsmithuk/local-kms): a KMS speaking AWS's protocol,
+# binding the encryption context as AWS does; tests and `make run` encrypt
+# tokens under it.
+LOCAL_KMS_VERSION := v0.0.0-20260228092603-2a5e92d09ab6
+LOCAL_KMS         := $(CACHE)/bin/local-kms
+export LOCAL_KMS
+
 .PHONY: help
 help: ## List the targets.
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -40,6 +47,13 @@ $(RIE):
 .PHONY: rie
 rie: $(RIE) ## Install the Lambda Runtime Interface Emulator into .cache/bin.
 
+$(LOCAL_KMS):
+	@echo "installing local-kms $(LOCAL_KMS_VERSION) into $(CACHE)/bin"
+	@GOBIN=$(CACHE)/bin go install github.com/nsmithuk/local-kms@$(LOCAL_KMS_VERSION)
+
+.PHONY: local-kms
+local-kms: $(LOCAL_KMS) ## Install local-kms (the KMS emulator) into .cache/bin.
+
 # Debian's chromium for the browser test (root can apt-get install here).
 .PHONY: chromium
 chromium: ## Install Debian's chromium when it is missing (browser test).
@@ -47,12 +61,12 @@ chromium: ## Install Debian's chromium when it is missing (browser test).
 	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
 	  $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-TOOLS := $(DDB_JAR) $(RIE) chromium
+TOOLS := $(DDB_JAR) $(RIE) $(LOCAL_KMS) chromium
 
 # --- Running and testing ---------------------------------------------------
 
 .PHONY: run
-run: $(DDB_JAR) ## Run the connector locally end to end (DynamoDB Local, local GoTo, the real handlers) and print a connect link.
+run: $(DDB_JAR) $(LOCAL_KMS) ## Run the connector locally end to end (DynamoDB Local, local-kms, local GoTo, the real handlers) and print a connect link.
 	@go build -o $(CACHE)/bin/goto-connector-local ./cmd/local
 	@exec $(CACHE)/bin/goto-connector-local
 
@@ -131,7 +145,7 @@ clean: ## Remove build output (keeps downloaded tools in .cache/).
 BENCH_OUT              := $(CACHE)/bench
 BENCH_HANDLER_REQUESTS ?= 2000
 .PHONY: bench
-bench: $(DDB_JAR) $(RIE) ## Run every benchmark (about 12 min) and write the figures into BENCHMARKS.md; raw output in .cache/bench.txt.
+bench: $(DDB_JAR) $(RIE) $(LOCAL_KMS) ## Run every benchmark (about 12 min) and write the figures into BENCHMARKS.md; raw output in .cache/bench.txt.
 	@rm -rf $(BENCH_OUT) && mkdir -p $(BENCH_OUT)
 	@set -o pipefail; start=$$(date +%s); \
 	machine="$$(nproc) vCPUs ($$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $$(free -g | awk '/^Mem:/{print $$2}') GiB, $$(uname -sm), $$(go version | cut -d' ' -f3), $$(java -version 2>&1 | head -1), DynamoDB Local from npm amplify-dynamodb-simulator@$(DDB_VERSION), load average at the start $$(cut -d' ' -f1-3 /proc/loadavg)"; \
@@ -143,6 +157,29 @@ bench: $(DDB_JAR) $(RIE) ## Run every benchmark (about 12 min) and write the fig
 	go run ./internal/testing/bench/report -dir $(BENCH_OUT) -out BENCHMARKS.md -command "make bench" \
 	  -machine "$$machine; load average at the end $$(cut -d' ' -f1-3 /proc/loadavg)" -seconds $$(( $$(date +%s) - start )) && \
 	echo "BENCHMARKS.md updated ($$(( $$(date +%s) - start )) s)"
+
+# --- make simulate ---
+# The refresh scheduling over 60 simulated days per scenario (issue 16,
+# internal/testing/simulate): prints one line per scenario, writes the table
+# into BENCHMARKS.md, the sizing table into docs/deploy.md and one plot per
+# scenario into docs/img/simulate-<scenario>.png. No DynamoDB, no network.
+.PHONY: simulate
+simulate: ## Simulate refresh scheduling from 1,000 to 10 million connections (about a minute); writes BENCHMARKS.md, docs/deploy.md's sizing table, docs/img/.
+	@start=$$(date +%s); \
+	go run ./internal/testing/simulate/report -bench BENCHMARKS.md -deploy docs/deploy.md -img docs/img \
+	  -machine "$$(nproc) vCPUs ($$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $$(free -g | awk '/^Mem:/{print $$2}') GiB, $$(uname -sm), $$(go version | cut -d' ' -f3), load average at the start $$(cut -d' ' -f1-3 /proc/loadavg)" && \
+	echo "BENCHMARKS.md, docs/deploy.md and docs/img/simulate-*.png updated ($$(( $$(date +%s) - start )) s with the build)"
+
+# The simulator against the real sweep (BenchmarkScheduleModel in
+# internal/testing/bench): SIMCHECK_CONNECTIONS (default 50,000) connections
+# in DynamoDB Local with lives compressed to seconds, a burst and a GoTo
+# outage, through the real TokenSource.Sweep; then the simulator on the same
+# inputs. Writes the comparison and the due index's read units into
+# BENCHMARKS.md. About 20 minutes; SIMCHECK_* variables change the inputs
+# (see the benchmark).
+.PHONY: simulate-check
+simulate-check: $(DDB_JAR) ## Check the simulator against the real sweep at 50,000 connections (about 20 min); writes BENCHMARKS.md.
+	SIMCHECK_WRITE=$(CURDIR)/BENCHMARKS.md go test -count=1 -run '^$$' -bench '^BenchmarkScheduleModel$$' -benchtime 1x -timeout 60m -v ./internal/testing/bench/ 2>&1 | tee $(CACHE)/simulate-check.txt
 
 # --- make invoke ---
 # Invoke one function locally, as `sam local invoke` does:
@@ -197,7 +234,7 @@ deploy: ## sam build and sam deploy with samconfig.toml's SAM_ENV (dev; SAM_ENV=
 
 # Counts the AWS calls of one connect and one refresh (BENCHMARKS.md, Cost).
 .PHONY: cost
-cost: $(DDB_JAR) ## Measure DynamoDB requests and log bytes per connect and per refresh (BENCHMARKS.md, Cost).
+cost: $(DDB_JAR) $(LOCAL_KMS) ## Measure DynamoDB requests and log bytes per connect and per refresh (BENCHMARKS.md, Cost).
 	go test -count=1 -v -run TestCallCounts ./internal/testing/cost/
 
 # --- make soak ---
@@ -213,5 +250,5 @@ SOAK_CONNECTIONS ?= 2000
 
 .PHONY: soak
 soak: $(DDB_JAR) ## Fault soak: SOAK_CONNECTIONS connections, faults for SOAK_DURATION, audit table (also in .cache/soak.txt).
-	@go build -o $(CACHE)/bin/soak ./cmd/soak
+	@go build -o $(CACHE)/bin/soak ./internal/testing/soak/cmd
 	SOAK_DURATION=$(SOAK_DURATION) SOAK_CONNECTIONS=$(SOAK_CONNECTIONS) $(CACHE)/bin/soak

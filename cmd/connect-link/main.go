@@ -60,7 +60,7 @@ func run(args []string) error {
 		return err
 	}
 	if *verbose {
-		fmt.Fprintf(os.Stderr, "canonical: %s\nsignature: %s\n", gotoauth.CanonicalLink(l), gotoauth.LinkSignature([]byte(key), l))
+		fmt.Fprintf(os.Stderr, "canonical: %s\nsignature: %s\n", l.Canonical(), l.Signature([]byte(key)))
 	}
 	fmt.Println(link)
 	return nil

@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gotoconnector/gotoconnector/internal/dynamo"
 	"github.com/gotoconnector/gotoconnector/internal/service/secrets"
+	"github.com/gotoconnector/gotoconnector/internal/sweep"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
@@ -17,7 +19,7 @@ import (
 
 func TestMain(m *testing.M) { testutil.Main(m) }
 
-func newStore(t *testing.T, db gotoauth.DynamoDB, table string, opts ...gotoauth.StoreOption) *gotoauth.Store {
+func newStore(t *testing.T, db dynamo.Client, table string, opts ...gotoauth.StoreOption) *gotoauth.Store {
 	t.Helper()
 	s, err := gotoauth.NewStore(db, table, opts...)
 	if err != nil {
@@ -88,7 +90,7 @@ func TestReencryptThenRemoveOldKey(t *testing.T) {
 	// Rotate: k2 active, k1 still listed; the command re-encrypts.
 	rotated := secretWith(t, goTo, map[string][]byte{"k1": k1, "k2": k2}, "k2")
 	var out bytes.Buffer
-	if err := run(ctx, db, table, secrets.Static{S: rotated}, 3, &out); err != nil {
+	if err := run(ctx, db, table, secrets.Static{S: rotated}, nil, 3, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	var sum gotoauth.ReencryptSummary
@@ -105,7 +107,7 @@ func TestReencryptThenRemoveOldKey(t *testing.T) {
 	}
 	// A second run has nothing to do.
 	out.Reset()
-	if err := run(ctx, db, table, secrets.Static{S: rotated}, 3, &out); err != nil || !strings.Contains(out.String(), `"reencrypted": 0`) {
+	if err := run(ctx, db, table, secrets.Static{S: rotated}, nil, 3, &out); err != nil || !strings.Contains(out.String(), `"reencrypted": 0`) {
 		t.Fatalf("second run: %v %s", err, out.String())
 	}
 
@@ -115,8 +117,82 @@ func TestReencryptThenRemoveOldKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range ids {
-		if res := ts.Refresh(ctx, id, true); res.Outcome != gotoauth.Refreshed {
+		if res := ts.Refresh(ctx, id, true); res.Outcome != sweep.Refreshed {
 			t.Errorf("%s after removing k1: %s %v", id, res.Outcome, res.Err)
+		}
+	}
+}
+
+// Moving to KMS end to end: connections under the secret's key k1 (and one
+// stored plain) are moved to enc:kms1 by the command; with
+// token_encryption_keys then removed from the secret, every connection
+// still refreshes, under KMS only.
+func TestReencryptToKMSThenRemoveSecretKeys(t *testing.T) {
+	ctx := context.Background()
+	db, table := testutil.Table(t)
+	goTo := gototest.NewServer(gototest.WithSingleUseRefreshTokens())
+	defer goTo.Close()
+	client := &gotoauth.Client{ClientID: goTo.ClientID, ClientSecret: goTo.ClientSecret, RedirectURL: "https://c.example.com/callback",
+		Endpoint: gotoauth.Endpoint{AuthURL: goTo.AuthorizeURL(), TokenURL: goTo.TokenURL()}}
+	k1 := make([]byte, 32)
+	rand.Read(k1)
+	before := secretWith(t, goTo, map[string][]byte{"k1": k1}, "k1")
+	ids := []string{"c1", "c2", "plain"}
+	for _, id := range ids {
+		back, err := goTo.Approve(client.AuthCodeURL("s"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := client.Exchange(ctx, back.Query().Get("code"), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := []gotoauth.StoreOption{gotoauth.WithTokenCipher(before.TokenCipher)}
+		if id == "plain" {
+			opts = nil
+		}
+		if _, err := newStore(t, db, table, opts...).SaveConnection(ctx, id, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lkms := testutil.KMS(t)
+	newKMS := func() *gotoauth.KMSCipher {
+		k, err := gotoauth.NewKMSCipher(lkms.Client(), lkms.KeyARN(), table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	var out bytes.Buffer
+	if err := run(ctx, db, table, secrets.Static{S: before}, newKMS(), 2, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	var sum gotoauth.ReencryptSummary
+	if err := json.Unmarshal(out.Bytes(), &sum); err != nil || sum.Seen != len(ids) || sum.Reencrypted != len(ids) || len(sum.Failed) != 0 {
+		t.Fatalf("summary %s (%v)", out.String(), err)
+	}
+	for _, id := range ids {
+		item := testutil.Item(t, db, table, "conn#"+id)
+		for _, k := range []string{"access_token", "refresh_token"} {
+			if v := testutil.S(item, k); !strings.HasPrefix(v, "enc:kms1:") {
+				t.Errorf("%s of %s is %.12q..., want enc:kms1:", k, id, v)
+			}
+		}
+	}
+	// token_encryption_keys removed from the secret: every connection
+	// refreshes in a new process, under KMS alone.
+	noKeys := secretWith(t, goTo, nil, "")
+	if noKeys.TokenCipher != nil {
+		t.Fatal("the secret still has token keys")
+	}
+	st := newStore(t, db, table, gotoauth.WithTokenCipher(noKeys.TokenCipher), gotoauth.WithKMSCipher(newKMS()), gotoauth.RequireEncryption())
+	ts, err := gotoauth.NewTokenSource(st, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if res := ts.Refresh(ctx, id, true); res.Outcome != sweep.Refreshed {
+			t.Errorf("%s after removing the secret's keys: %s %v", id, res.Outcome, res.Err)
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -13,22 +12,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/gotoconnector/gotoconnector/internal/connid"
+	"github.com/gotoconnector/gotoconnector/internal/tuning"
 )
 
 // What a backend does to the connections beyond using their tokens:
 // disconnect one for good, and list those that need the customer again.
-
-// StatusDisconnected is the status a connection.disconnected event carries:
-// the connection was deleted. No stored connection has it.
-const StatusDisconnected Status = "disconnected"
-
-// ErrInvalidListing: ListConnections was given a status it cannot list, a
-// limit out of range or a cursor it did not hand out. It is the caller's
-// mistake: asking again the same way fails the same way.
-var ErrInvalidListing = errors.New("gotoauth: invalid listing request")
-
-// MaxListLimit is the most connections one ListConnections page holds.
-const MaxListLimit = 1000
 
 // The sparse index of connections that need re-authorization: only items
 // with statusKeyAttr are in it, and markReauthRequired is the only writer
@@ -53,7 +42,7 @@ func (s *Store) DeleteConnection(ctx context.Context, id string) (*Connection, e
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	if !ValidConnectionID(id) {
+	if !connid.Valid(id) {
 		return nil, fmt.Errorf("gotoauth: %q is not a valid connection id", id)
 	}
 	out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
@@ -76,7 +65,7 @@ func (s *Store) DeleteConnection(ctx context.Context, id string) (*Connection, e
 // from a sparse index (never a table scan), which DynamoDB updates within
 // a second or so of a change. The connections hold no tokens.
 //
-// A status other than reauth_required, a limit outside 1 to MaxListLimit or
+// A status other than reauth_required, a limit outside 1 to 1000 or
 // a cursor this method did not return is an ErrInvalidListing.
 func (s *Store) ListConnections(ctx context.Context, status Status, limit int, cursor string) ([]*Connection, string, error) {
 	if err := s.check(); err != nil {
@@ -85,8 +74,8 @@ func (s *Store) ListConnections(ctx context.Context, status Status, limit int, c
 	if status != StatusReauthRequired {
 		return nil, "", fmt.Errorf("%w: only status %s can be listed", ErrInvalidListing, StatusReauthRequired)
 	}
-	if limit < 1 || limit > MaxListLimit {
-		return nil, "", fmt.Errorf("%w: limit must be 1 to %d", ErrInvalidListing, MaxListLimit)
+	if limit < 1 || limit > tuning.MaxListLimit {
+		return nil, "", fmt.Errorf("%w: limit must be 1 to %d", ErrInvalidListing, tuning.MaxListLimit)
 	}
 	start, err := decodeCursor(cursor)
 	if err != nil {
@@ -135,7 +124,7 @@ func decodeListed(item map[string]types.AttributeValue) *Connection {
 			meta[k] = v
 		}
 	}
-	c, _ := (&Store{}).decode(meta) // no token to open: it cannot fail
+	c, _ := (&Store{}).decode(context.Background(), meta) // no token to open: it cannot fail
 	c.leaseOwner, c.leaseExpiresAt = "", time.Time{}
 	return c
 }
@@ -183,7 +172,7 @@ func decodeCursor(cursor string) (map[string]types.AttributeValue, error) {
 		return nil, bad
 	}
 	id, ok := strings.CutPrefix(k.PK, "conn#")
-	if !ok || !ValidConnectionID(id) {
+	if !ok || !connid.Valid(id) {
 		return nil, bad
 	}
 	if n, err := strconv.ParseInt(k.ReauthAt, 10, 64); err != nil || n < 0 || strconv.FormatInt(n, 10) != k.ReauthAt {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	tw "github.com/gotoconnector/gotoconnector/internal/testing/world"
 
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
@@ -18,87 +18,16 @@ import (
 )
 
 // adminWorld is a table, a clock shared with GoTo, and GoTo.
-type adminWorld struct {
-	t     *testing.T
-	clock *testutil.Clock
-	goTo  *gototest.Server
-	db    *dynamodb.Client
-	table string
-}
+type adminWorld struct{ *tw.World }
 
 func newAdminWorld(t *testing.T, opts ...gototest.Option) *adminWorld {
-	t.Helper()
-	clock := testutil.NewClock(time.Now().Truncate(time.Second))
-	srv := gototest.NewServer(append([]gototest.Option{gototest.WithClock(clock.Now)}, opts...)...)
-	t.Cleanup(srv.Close)
-	db, table := testutil.Table(t)
-	return &adminWorld{t: t, clock: clock, goTo: srv, db: db, table: table}
-}
-
-func (w *adminWorld) store() *gotoauth.Store {
-	w.t.Helper()
-	s, err := gotoauth.NewStore(w.db, w.table, gotoauth.WithClock(w.clock.Now))
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return s
-}
-
-func (w *adminWorld) client() *gotoauth.Client {
-	return &gotoauth.Client{
-		ClientID: w.goTo.ClientID, ClientSecret: w.goTo.ClientSecret, RedirectURL: "https://connector.example.com/callback",
-		Endpoint:       gotoauth.Endpoint{AuthURL: w.goTo.AuthorizeURL(), TokenURL: w.goTo.TokenURL()},
-		ConnectTimeout: time.Second, AnswerTimeout: 5 * time.Second, Now: w.clock.Now,
-	}
-}
-
-func (w *adminWorld) source(opts ...gotoauth.Option) *gotoauth.TokenSource {
-	w.t.Helper()
-	ts, err := gotoauth.NewTokenSource(w.store(), w.client(),
-		append([]gotoauth.Option{gotoauth.WithStoreRetryBudget(2 * time.Second), gotoauth.WithPollInterval(20 * time.Millisecond)}, opts...)...)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return ts
-}
-
-// connect runs consent and exchange for each id and stores the connection.
-func (w *adminWorld) connect(ids ...string) {
-	w.t.Helper()
-	c := w.client()
-	for _, id := range ids {
-		back, err := w.goTo.Approve(c.AuthCodeURL("s"))
-		if err != nil {
-			w.t.Fatal(err)
-		}
-		tok, err := c.Exchange(context.Background(), back.Query().Get("code"), "")
-		if err != nil {
-			w.t.Fatal(err)
-		}
-		if _, err := w.store().SaveConnection(context.Background(), id, tok); err != nil {
-			w.t.Fatal(err)
-		}
-	}
-}
-
-// markReauth makes GoTo refuse the refresh tokens of ids for good and
-// refreshes them, so they are marked reauth_required.
-func (w *adminWorld) markReauth(ts *gotoauth.TokenSource, ids ...string) {
-	w.t.Helper()
-	w.goTo.FailAlways(gototest.OAuthError(400, "invalid_grant", "refresh token revoked"))
-	defer w.goTo.StopFailing()
-	for _, id := range ids {
-		w.clock.Advance(time.Second) // distinct reauth_at, so the order is known
-		if res := ts.Refresh(context.Background(), id, true); res.Outcome != gotoauth.ReauthRequired {
-			w.t.Fatalf("refresh of %s: %s %v", id, res.Outcome, res.Err)
-		}
-	}
+	return &adminWorld{tw.New(t, opts...)}
 }
 
 func TestDeleteConnection(t *testing.T) {
 	w := newAdminWorld(t)
-	w.connect("gone-1", "kept-1")
-	s := w.store()
+	w.Connect("gone-1", "kept-1")
+	s := w.Store()
 	ctx := context.Background()
 
 	old, err := s.DeleteConnection(ctx, "gone-1")
@@ -110,7 +39,7 @@ func TestDeleteConnection(t *testing.T) {
 		old.ConnectedAt.IsZero() || old.AccessToken != "" || old.RefreshToken != "" {
 		t.Fatalf("DeleteConnection returned %+v, want the deleted connection's identity without tokens", old)
 	}
-	if item := testutil.Item(t, w.db, w.table, "conn#gone-1"); item != nil {
+	if item := testutil.Item(t, w.Raw, w.Table, "conn#gone-1"); item != nil {
 		t.Fatalf("the item is still there: %v", item)
 	}
 	if _, err := s.Connection(ctx, "gone-1"); !errors.Is(err, gotoauth.ErrNotFound) {
@@ -132,17 +61,17 @@ func TestDeleteConnection(t *testing.T) {
 // leaves no item behind: its store write is conditioned on the item.
 func TestDeleteDuringRefreshStaysDeleted(t *testing.T) {
 	w := newAdminWorld(t, gototest.WithSingleUseRefreshTokens())
-	w.connect("c1")
+	w.Connect("c1")
 	// GoTo answers the refresh after 3 s: the window for the test to see
 	// the lease and delete, even on a loaded machine.
-	w.goTo.FailNext(1, gototest.Slow(3*time.Second))
-	before, err := w.store().Connection(context.Background(), "c1")
+	w.GoTo.FailNext(1, gototest.Slow(3*time.Second))
+	before, err := w.Store().Connection(context.Background(), "c1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.clock.Advance(2 * time.Hour) // the access token has expired
+	w.Clock.Advance(2 * time.Hour) // the access token has expired
 
-	ts := w.source()
+	ts := w.Source(nil)
 	done := make(chan error, 1)
 	go func() {
 		_, err := ts.ConnectionValidFor(context.Background(), "c1", 5*time.Minute)
@@ -150,9 +79,9 @@ func TestDeleteDuringRefreshStaysDeleted(t *testing.T) {
 	}()
 	// Wait until the refresher holds the lease: GoTo is answering slowly.
 	waitFor(t, "the refresh lease", func() bool {
-		return testutil.S(testutil.Item(t, w.db, w.table, "conn#c1"), "lease_owner") != ""
+		return testutil.S(testutil.Item(t, w.Raw, w.Table, "conn#c1"), "lease_owner") != ""
 	})
-	if old, err := w.store().DeleteConnection(context.Background(), "c1"); err != nil || old == nil {
+	if old, err := w.Store().DeleteConnection(context.Background(), "c1"); err != nil || old == nil {
 		t.Fatalf("delete: %v, %v", old, err)
 	}
 	err = <-done
@@ -160,12 +89,12 @@ func TestDeleteDuringRefreshStaysDeleted(t *testing.T) {
 		t.Fatalf("the refresh in flight ended with %v, want ErrNotFound", err)
 	}
 	// GoTo did answer (it rotated the single-use refresh token)...
-	if n := w.goTo.RefreshRequests(); n != 1 || w.goTo.ValidRefreshToken(before.RefreshToken) {
-		t.Fatalf("%d refresh requests, old refresh token still valid %v: GoTo did not answer the refresh", n, w.goTo.ValidRefreshToken(before.RefreshToken))
+	if n := w.GoTo.RefreshRequests(); n != 1 || w.GoTo.ValidRefreshToken(before.RefreshToken) {
+		t.Fatalf("%d refresh requests, old refresh token still valid %v: GoTo did not answer the refresh", n, w.GoTo.ValidRefreshToken(before.RefreshToken))
 	}
 	// ...and nothing was written back.
 	if hasConn(t, w, "c1") {
-		t.Fatalf("the deleted connection came back: %v", testutil.Item(t, w.db, w.table, "conn#c1"))
+		t.Fatalf("the deleted connection came back: %v", testutil.Item(t, w.Raw, w.Table, "conn#c1"))
 	}
 	if _, err := ts.ConnectionValidFor(context.Background(), "c1", time.Minute); !errors.Is(err, gotoauth.ErrNotFound) {
 		t.Fatalf("after the delete: %v, want ErrNotFound", err)
@@ -173,7 +102,7 @@ func TestDeleteDuringRefreshStaysDeleted(t *testing.T) {
 }
 
 func hasConn(t *testing.T, w *adminWorld, id string) bool {
-	return testutil.Item(t, w.db, w.table, "conn#"+id) != nil
+	return testutil.Item(t, w.Raw, w.Table, "conn#"+id) != nil
 }
 
 // waitFor polls cond every 10 ms for up to 10 s (generous for a busy
@@ -194,24 +123,24 @@ func TestListConnectionsPagesThroughTheReauthIndex(t *testing.T) {
 	for i := range 8 {
 		ids = append(ids, fmt.Sprintf("cust-%d", i))
 	}
-	w.connect(ids...)
+	w.Connect(ids...)
 	var (
 		mu     sync.Mutex
 		events []gotoauth.Event
 	)
-	ts := w.source(gotoauth.WithEvents(gotoauth.EventSinkFunc(func(_ context.Context, e gotoauth.Event) error {
+	ts := w.Source([]gotoauth.Option{gotoauth.WithEvents(gotoauth.EventSinkFunc(func(_ context.Context, e gotoauth.Event) error {
 		mu.Lock()
 		defer mu.Unlock()
 		events = append(events, e)
 		return nil
-	})))
+	}))})
 	dead = []string{"cust-5", "cust-1", "cust-6", "cust-2", "cust-7"}
-	w.markReauth(ts, dead...)
+	w.MarkReauth(ts, dead...)
 	if len(events) != len(dead) || events[0].Type != gotoauth.EventReauthRequired || events[0].ConnectionID != "cust-5" || events[0].Reason != "invalid_grant" {
 		t.Fatalf("events %+v", events)
 	}
 
-	s := w.store()
+	s := w.Store()
 	ctx := context.Background()
 	var got []string
 	cursor, pages := "", 0
@@ -242,7 +171,7 @@ func TestListConnectionsPagesThroughTheReauthIndex(t *testing.T) {
 	}
 
 	// A reconnect takes a connection off the list.
-	w.connect("cust-6")
+	w.Connect("cust-6")
 	page, next, err := s.ListConnections(ctx, gotoauth.StatusReauthRequired, 1000, "")
 	if err != nil {
 		t.Fatal(err)
@@ -265,9 +194,9 @@ func TestListConnectionsPagesThroughTheReauthIndex(t *testing.T) {
 
 func TestListConnectionsRefusesBadRequests(t *testing.T) {
 	w := newAdminWorld(t)
-	w.connect("a")
-	w.markReauth(w.source(), "a")
-	s := w.store()
+	w.Connect("a")
+	w.MarkReauth(w.Source(nil), "a")
+	s := w.Store()
 	ctx := context.Background()
 	tampered := base64.RawURLEncoding.EncodeToString([]byte(`{"pk":"conn#a","reauth_at":"1","x":1}`))
 	for name, tc := range map[string]struct {

@@ -10,10 +10,10 @@ const (
 	// leaseWriteBudget bounds one bookkeeping write: taking or releasing a
 	// lease, recording a failure, marking re-authorization.
 	leaseWriteBudget = 10 * time.Second
-	// DefaultStoreRetryBudget is how long the answer of a refresh is
+	// defaultStoreRetryBudget is how long the answer of a refresh is
 	// retried against the store (with backoff) before the refresh counts
 	// as StoreFailed. A DynamoDB outage of a few minutes loses nothing.
-	DefaultStoreRetryBudget = 4 * time.Minute
+	defaultStoreRetryBudget = 4 * time.Minute
 	// budgetMargin covers what the other figures do not: scheduling,
 	// clock steps, the first store attempt's own latency.
 	budgetMargin = 5 * time.Second
@@ -54,10 +54,10 @@ func (ts *TokenSource) leaseTTL() time.Duration {
 func (c *Client) timeouts() (connect, answer time.Duration) {
 	connect, answer = c.ConnectTimeout, c.AnswerTimeout
 	if connect <= 0 {
-		connect = DefaultConnectTimeout
+		connect = defaultConnectTimeout
 	}
 	if answer <= 0 {
-		answer = DefaultAnswerTimeout
+		answer = defaultAnswerTimeout
 	}
 	return connect, answer
 }

@@ -2,7 +2,6 @@ package gotoauth
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gotoconnector/gotoconnector/internal/oauth"
 )
 
 // Timeouts of a token request, in two phases: getting the request to GoTo
@@ -24,8 +25,8 @@ import (
 // long, because a refresh GoTo has received may rotate the refresh token,
 // and an answer given up on is a rotation lost.
 const (
-	DefaultConnectTimeout = 5 * time.Second
-	DefaultAnswerTimeout  = 60 * time.Second
+	defaultConnectTimeout = 5 * time.Second
+	defaultAnswerTimeout  = 60 * time.Second
 )
 
 // maxTokenResponse caps how much of a token answer is read. GoTo's tokens
@@ -42,7 +43,8 @@ type Client struct {
 	// connector's public /callback URL. It is sent byte-identical in the
 	// authorization request and the code exchange.
 	RedirectURL string
-	// Endpoint is GoTo's authorization server; zero means CurrentEndpoint.
+	// Endpoint is GoTo's authorization server; zero means GoTo's current
+	// one, authentication.logmeininc.com (gototest.Server gives its own).
 	Endpoint Endpoint
 	// Scopes, when set, are requested in the authorization URL. GoTo grants
 	// only the scopes set on the OAuth client either way.
@@ -52,29 +54,17 @@ type Client struct {
 	// below bound each request (HTTPClient.Timeout is not used).
 	HTTPClient *http.Client
 	// ConnectTimeout bounds getting a token request to GoTo (dial, TLS,
-	// writing the request); zero means DefaultConnectTimeout.
+	// writing the request); zero means 5 seconds.
 	ConnectTimeout time.Duration
 	// AnswerTimeout bounds waiting for GoTo's answer once the request was
-	// sent, body included; zero means DefaultAnswerTimeout.
+	// sent, body included; zero means 60 seconds.
 	AnswerTimeout time.Duration
 	// Now returns the current time, for token expiries; nil means time.Now.
 	Now func() time.Time
 }
 
-// AuthCodeOption adds parameters to an authorization URL.
-type AuthCodeOption func(url.Values)
-
-// S256ChallengeOption sends the S256 PKCE challenge of verifier. Pass the
-// same verifier to Exchange.
-func S256ChallengeOption(verifier string) AuthCodeOption {
-	return func(v url.Values) {
-		v.Set("code_challenge", S256Challenge(verifier))
-		v.Set("code_challenge_method", "S256")
-	}
-}
-
 // AuthCodeURL returns the URL of GoTo's consent page for state.
-func (c *Client) AuthCodeURL(state string, opts ...AuthCodeOption) string {
+func (c *Client) AuthCodeURL(state string, opts ...oauth.AuthCodeOption) string {
 	v := url.Values{
 		"client_id":     {c.ClientID},
 		"response_type": {"code"},
@@ -123,16 +113,9 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string) (*Token, erro
 	})
 }
 
-// BasicAuth returns the Authorization header value GoTo documents: "Basic "
-// and the base64 of the raw "clientID:clientSecret", with neither part
-// form-encoded first.
-func BasicAuth(clientID, clientSecret string) string {
-	return "Basic " + base64.StdEncoding.EncodeToString([]byte(clientID+":"+clientSecret))
-}
-
 func (c *Client) endpoint() Endpoint {
 	if c.Endpoint == (Endpoint{}) {
-		return CurrentEndpoint
+		return Endpoint{AuthURL: oauth.GoToAuthURL, TokenURL: oauth.GoToTokenURL}
 	}
 	return c.Endpoint
 }
@@ -159,7 +142,7 @@ func (c *Client) tokenRequest(ctx context.Context, form url.Values) (*Token, err
 	if err != nil {
 		return nil, fmt.Errorf("%w: token URL: %v", ErrNotConfigured, redactURL(err))
 	}
-	req.Header.Set("Authorization", BasicAuth(c.ClientID, c.ClientSecret))
+	req.Header.Set("Authorization", oauth.BasicAuth(c.ClientID, c.ClientSecret))
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 
@@ -182,9 +165,9 @@ func (c *Client) tokenRequest(ctx context.Context, form url.Values) (*Token, err
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenResponse))
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, &TimeoutError{Sent: true, Err: errors.New("answer cut off by the answer timeout")}
+			return nil, &oauth.TimeoutError{Sent: true, Err: errors.New("answer cut off by the answer timeout")}
 		}
-		return nil, &UnreadableResponseError{StatusCode: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Reason: "body cut off: " + redactURL(err).Error()}
+		return nil, &oauth.UnreadableResponseError{StatusCode: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Reason: "body cut off: " + redactURL(err).Error()}
 	}
 	return c.parseAnswer(resp, body)
 }
@@ -248,11 +231,11 @@ func (p *phases) stop() {
 func (c *Client) parseAnswer(resp *http.Response, body []byte) (*Token, error) {
 	status, ctype := resp.StatusCode, resp.Header.Get("Content-Type")
 	unreadable := func(reason string) error {
-		return &UnreadableResponseError{StatusCode: status, ContentType: ctype, Reason: reason}
+		return &oauth.UnreadableResponseError{StatusCode: status, ContentType: ctype, Reason: reason}
 	}
 
 	if status == http.StatusTooManyRequests {
-		return nil, &RateLimitError{RetryAfter: retryAfter(resp.Header.Get("Retry-After"), c.now())}
+		return nil, &oauth.RateLimitError{RetryAfter: retryAfter(resp.Header.Get("Retry-After"), c.now())}
 	}
 
 	// Error bodies: an OAuth error code, or a bare message.
@@ -265,15 +248,15 @@ func (c *Client) parseAnswer(resp *http.Response, body []byte) (*Token, error) {
 	if status != http.StatusOK || (jsonErr == nil && e.Error != nil) {
 		if code, ok := e.Error.(string); jsonErr == nil && ok && code != "" {
 			if status >= 500 && !isOAuthServerCode(code) {
-				return nil, &ServerError{StatusCode: status}
+				return nil, &oauth.ServerError{StatusCode: status}
 			}
-			return nil, &OAuthError{StatusCode: status, Code: code, Description: e.Description}
+			return nil, &oauth.OAuthError{StatusCode: status, Code: code, Description: e.Description}
 		}
 		if status >= 500 {
-			return nil, &ServerError{StatusCode: status}
+			return nil, &oauth.ServerError{StatusCode: status}
 		}
 		if jsonErr == nil && e.Message != "" {
-			return nil, &EndpointGoneError{StatusCode: status, Message: truncate(e.Message, 200)}
+			return nil, &oauth.EndpointGoneError{StatusCode: status, Message: truncate(e.Message, 200)}
 		}
 		return nil, unreadable(describeBody(body, ctype))
 	}
@@ -322,13 +305,13 @@ func transportError(ctx context.Context, err error, sent bool) error {
 	cause := context.Cause(ctx)
 	switch {
 	case errors.Is(cause, errConnectTimeout), errors.Is(cause, errAnswerTimeout):
-		return &TimeoutError{Sent: sent, Err: cause}
+		return &oauth.TimeoutError{Sent: sent, Err: cause}
 	case ctx.Err() == context.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
-		return &TimeoutError{Sent: sent, Err: redactURL(err)}
+		return &oauth.TimeoutError{Sent: sent, Err: redactURL(err)}
 	case errors.Is(err, context.Canceled):
 		return err
 	}
-	return &NetworkError{Err: redactURL(err)}
+	return &oauth.NetworkError{Err: redactURL(err)}
 }
 
 // redactURL returns the inner error of a *url.Error, so that no URL ends up

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gotoconnector/gotoconnector/internal/oauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
 )
@@ -30,9 +31,9 @@ func newClient(srv *gototest.Server) *gotoauth.Client {
 // consent runs the browser's part: GoTo's consent page, Allow.
 func consent(t testing.TB, srv *gototest.Server, c *gotoauth.Client, verifier string) string {
 	t.Helper()
-	var opts []gotoauth.AuthCodeOption
+	var opts []oauth.AuthCodeOption
 	if verifier != "" {
-		opts = append(opts, gotoauth.S256ChallengeOption(verifier))
+		opts = append(opts, oauth.S256ChallengeOption(verifier))
 	}
 	back, err := srv.Approve(c.AuthCodeURL("state-1", opts...))
 	if err != nil {
@@ -46,7 +47,7 @@ func consent(t testing.TB, srv *gototest.Server, c *gotoauth.Client, verifier st
 
 func TestBasicAuthIsRawBase64(t *testing.T) {
 	const id, secret = "a2094c4f-fAk0e-4339", "3naO10IA2agcvG+9I9TGEQ==/x"
-	got := gotoauth.BasicAuth(id, secret)
+	got := oauth.BasicAuth(id, secret)
 	if want := "Basic " + base64.StdEncoding.EncodeToString([]byte(id+":"+secret)); got != want {
 		t.Fatalf("BasicAuth = %q, want %q", got, want)
 	}
@@ -90,7 +91,7 @@ func TestExchangeAndRefreshBothStyles(t *testing.T) {
 			srv := gototest.NewServer(gototest.WithStyle(style))
 			defer srv.Close()
 			c := newClient(srv)
-			verifier := gotoauth.GenerateVerifier()
+			verifier := oauth.GenerateVerifier()
 			before := time.Now()
 			tok, err := c.Exchange(context.Background(), consent(t, srv, c, verifier), verifier)
 			if err != nil {
@@ -138,8 +139,8 @@ func TestExchangeCodeWorksOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := c.Exchange(context.Background(), code, "")
-	var oe *gotoauth.OAuthError
-	if !errors.As(err, &oe) || oe.Code != "invalid_grant" || !gotoauth.IsPermanent(err) {
+	var oe *oauth.OAuthError
+	if !errors.As(err, &oe) || oe.Code != "invalid_grant" || gotoauth.Classify(err) != gotoauth.Permanent {
 		t.Fatalf("second exchange: %v", err)
 	}
 }
@@ -184,20 +185,20 @@ func TestRefreshFailures(t *testing.T) {
 		code    string
 		check   func(error) bool
 	}{
-		{"invalid_grant", gototest.OAuthError(400, "invalid_grant", "expired"), gotoauth.Permanent, "invalid_grant", isType[*gotoauth.OAuthError]},
-		{"invalid_client", gototest.OAuthError(401, "invalid_client", "Client authentication failed."), gotoauth.Configuration, "invalid_client", isType[*gotoauth.OAuthError]},
-		{"decommissioned", gototest.Decommissioned(), gotoauth.Configuration, "endpoint_gone", isType[*gotoauth.EndpointGoneError]},
-		{"500", gototest.ServerError(500), gotoauth.Transient, "server_error", isType[*gotoauth.ServerError]},
-		{"503 html", gototest.HTMLError(503), gotoauth.Transient, "server_error", isType[*gotoauth.ServerError]},
-		{"200 html", gototest.HTMLError(200), gotoauth.Transient, "unreadable_response", isType[*gotoauth.UnreadableResponseError]},
-		{"400 html", gototest.HTMLError(400), gotoauth.Transient, "unreadable_response", isType[*gotoauth.UnreadableResponseError]},
-		{"empty", gototest.EmptyBody(200), gotoauth.Transient, "unreadable_response", isType[*gotoauth.UnreadableResponseError]},
-		{"truncated", gototest.TruncatedJSON(), gotoauth.Transient, "unreadable_response", isType[*gotoauth.UnreadableResponseError]},
+		{"invalid_grant", gototest.OAuthError(400, "invalid_grant", "expired"), gotoauth.Permanent, "invalid_grant", isType[*oauth.OAuthError]},
+		{"invalid_client", gototest.OAuthError(401, "invalid_client", "Client authentication failed."), gotoauth.Configuration, "invalid_client", isType[*oauth.OAuthError]},
+		{"decommissioned", gototest.Decommissioned(), gotoauth.Configuration, "endpoint_gone", isType[*oauth.EndpointGoneError]},
+		{"500", gototest.ServerError(500), gotoauth.Transient, "server_error", isType[*oauth.ServerError]},
+		{"503 html", gototest.HTMLError(503), gotoauth.Transient, "server_error", isType[*oauth.ServerError]},
+		{"200 html", gototest.HTMLError(200), gotoauth.Transient, "unreadable_response", isType[*oauth.UnreadableResponseError]},
+		{"400 html", gototest.HTMLError(400), gotoauth.Transient, "unreadable_response", isType[*oauth.UnreadableResponseError]},
+		{"empty", gototest.EmptyBody(200), gotoauth.Transient, "unreadable_response", isType[*oauth.UnreadableResponseError]},
+		{"truncated", gototest.TruncatedJSON(), gotoauth.Transient, "unreadable_response", isType[*oauth.UnreadableResponseError]},
 		{"429", gototest.RateLimited(7 * time.Second), gotoauth.Transient, "rate_limited", func(err error) bool {
-			var rl *gotoauth.RateLimitError
+			var rl *oauth.RateLimitError
 			return errors.As(err, &rl) && rl.RetryAfter == 7*time.Second
 		}},
-		{"timeout", gototest.Slow(3 * time.Second), gotoauth.Transient, "timeout", isType[*gotoauth.TimeoutError]},
+		{"timeout", gototest.Slow(3 * time.Second), gotoauth.Transient, "timeout", isType[*oauth.TimeoutError]},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -235,7 +236,7 @@ func TestUnreachable(t *testing.T) {
 	c := newClient(srv)
 	srv.Close()
 	_, err := c.Refresh(context.Background(), "rt")
-	if !isType[*gotoauth.NetworkError](err) || !gotoauth.IsTransient(err) || gotoauth.ErrorCode(err) != "unreachable" {
+	if !isType[*oauth.NetworkError](err) || gotoauth.Classify(err) != gotoauth.Transient || gotoauth.ErrorCode(err) != "unreachable" {
 		t.Fatalf("%T %v", err, err)
 	}
 }
@@ -257,7 +258,7 @@ func TestErrorsNeverQuoteTheProvidersDescription(t *testing.T) {
 	}
 	srv.FailNext(1, gototest.OAuthError(400, "invalid_grant", "Invalid refresh token: "+tok.RefreshToken))
 	_, err = c.Refresh(context.Background(), tok.RefreshToken)
-	var oe *gotoauth.OAuthError
+	var oe *oauth.OAuthError
 	if !errors.As(err, &oe) || !strings.Contains(oe.Description, tok.RefreshToken) {
 		t.Fatalf("%v", err)
 	}
@@ -275,7 +276,7 @@ func TestTokenRequestsDoNotFollowRedirects(t *testing.T) {
 	c := newClient(srv)
 	c.Endpoint.TokenURL = redirector.URL
 	_, err := c.Refresh(context.Background(), "rt_whatever")
-	if err == nil || !gotoauth.IsTransient(err) || srv.TokenRequests() != 0 {
+	if err == nil || gotoauth.Classify(err) != gotoauth.Transient || srv.TokenRequests() != 0 {
 		t.Fatalf("err %v, %d requests reached GoTo", err, srv.TokenRequests())
 	}
 }

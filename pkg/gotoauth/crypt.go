@@ -38,37 +38,13 @@ func NewTokenCipher(keys map[string][]byte, active string) (*TokenCipher, error)
 		if len(key) != 32 {
 			return nil, fmt.Errorf("gotoauth: token encryption key %q is %d bytes, want 32 (AES-256)", id, len(key))
 		}
-		block, err := aes.NewCipher(key)
-		if err != nil {
-			return nil, err
-		}
-		aead, err := cipher.NewGCM(block)
+		aead, err := newGCM(key)
 		if err != nil {
 			return nil, err
 		}
 		c.aeads[id] = aead
 	}
 	return c, nil
-}
-
-// ParseTokenKeys decodes keys given as base64 (standard or URL alphabet,
-// padded or not), as they are held in the Secrets Manager secret.
-func ParseTokenKeys(encoded map[string]string) (map[string][]byte, error) {
-	keys := make(map[string][]byte, len(encoded))
-	for id, s := range encoded {
-		var key []byte
-		var err error
-		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-			if key, err = enc.DecodeString(s); err == nil {
-				break
-			}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("gotoauth: token encryption key %q is not base64", id)
-		}
-		keys[id] = key
-	}
-	return keys, nil
 }
 
 // Encrypt seals a token for the connection connectionID.
@@ -107,4 +83,13 @@ func (c *TokenCipher) Decrypt(value, connectionID string) (string, error) {
 		return "", fmt.Errorf("%w: it does not decrypt with key %q for this connection", ErrTokenKey, id)
 	}
 	return string(plain), nil
+}
+
+// newGCM is AES-256-GCM under key.
+func newGCM(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
 }

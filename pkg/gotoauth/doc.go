@@ -15,13 +15,15 @@
 //		log.Fatal(err)
 //	}
 //	resp, err := ts.Client(ctx, "customer-42").Get("https://api.getgo.com/admin/rest/v1/me")
-//	switch {
-//	case gotoauth.IsPermanent(err): // ErrReauthRequired: send the customer a new connect link
-//	case errors.Is(err, gotoauth.ErrNotFound): // never connected, or disconnected
-//	case err != nil: // transient: try again later
-//	default:
-//		defer resp.Body.Close() // GoTo's answer
+//	if err != nil {
+//		switch gotoauth.Classify(err) {
+//		case gotoauth.Permanent: // ErrReauthRequired: send the customer a new connect link
+//		case gotoauth.NotFound: // never connected, or disconnected
+//		default: // Transient: try again later; Configuration: an operator must act
+//		}
+//		return err
 //	}
+//	defer resp.Body.Close() // GoTo's answer
 //
 // With token_encryption_keys in the connector's secret, add
 // WithTokenCipher (and RequireEncryption) to NewStore.

@@ -2,135 +2,61 @@ package gotoauth
 
 import (
 	"errors"
-	"fmt"
-	"time"
+
+	"github.com/gotoconnector/gotoconnector/internal/oauth"
 )
 
-// OAuthError is an OAuth 2.0 error answer from the token endpoint: a JSON
-// body with an "error" code such as invalid_grant or invalid_client.
-//
-// Description is the provider's error_description as it came. Some servers
-// quote the code or token they refused in it, so Error leaves it out: log
-// it only where secrets may be.
-type OAuthError struct {
-	StatusCode  int
-	Code        string
-	Description string
-}
+// Errors. Each has one Class; errors.Is matches them on what the package
+// returns, wrapped or not.
+var (
+	// ErrNotFound: no connection has that id.
+	ErrNotFound = errors.New("gotoauth: connection not found")
+	// ErrReauthRequired: the connection needs the customer to connect
+	// again; errors.Is matches it on the error of TokenSource.AccessToken.
+	ErrReauthRequired = errors.New("gotoauth: connection needs to be connected again")
+	// ErrNoRefreshToken: a code exchange answered without a refresh token,
+	// so the connection could not be kept alive; it is not stored.
+	ErrNoRefreshToken = errors.New("gotoauth: GoTo sent no refresh token with the code exchange")
 
-// Error describes the failure without any secret: the status and the
-// (sanitised) error code.
-func (e *OAuthError) Error() string {
-	return fmt.Sprintf("gotoauth: token endpoint answered %d %s", e.StatusCode, safeCode(e.Code))
-}
+	// Errors of VerifyLink. A malformed link is the caller's mistake (400);
+	// a bad signature or an expired link is refused (403).
+	ErrLinkMalformed = errors.New("gotoauth: malformed connect link")
+	ErrLinkSignature = errors.New("gotoauth: connect link signature does not match")
+	ErrLinkExpired   = errors.New("gotoauth: connect link has expired")
+	// ErrInvalidConnectionID: a connection id outside the connect link's
+	// character set (1 to 128 of A-Z a-z 0-9 . _ : -).
+	ErrInvalidConnectionID = errors.New("gotoauth: invalid connection id (1 to 128 of A-Z a-z 0-9 . _ : -)")
+	// ErrInvalidListing: ListConnections was given a status it cannot
+	// list, a limit out of range or a cursor it did not hand out. It is
+	// the caller's mistake: asking again the same way fails the same way.
+	ErrInvalidListing = errors.New("gotoauth: invalid listing request")
 
-// EndpointGoneError is the answer of a decommissioned endpoint: a JSON body
-// with a "message" and no OAuth error code, as the legacy api.getgo.com host
-// gives after its shutdown. It means the connector is configured with the
-// wrong endpoint, not that the connection is dead. Message is the body's
-// message as it came (Error leaves it out).
-type EndpointGoneError struct {
-	StatusCode int
-	Message    string
-}
+	// ErrStore wraps a failure of DynamoDB or of KMS (unreachable,
+	// throttled, timed out, access denied, a data key KMS refuses):
+	// transient, nothing was changed. After GoTo answered a refresh, it is
+	// retried with the store's budget and then reported as StoreFailed; a
+	// read that cannot get its data key from KMS is transient, never
+	// reauth_required.
+	ErrStore = errors.New("gotoauth: connection store unavailable")
+	// ErrLimiter wraps a failure of the rate limiter other than the
+	// caller's deadline (for example DynamoDB throttling the shared
+	// rate-limit window). The refresh did not start; it is transient, and
+	// loud: the sweep logs it at ERROR and counts it.
+	ErrLimiter = errors.New("gotoauth: rate limiter failed")
 
-// Error describes the failure without any secret.
-func (e *EndpointGoneError) Error() string {
-	return fmt.Sprintf("gotoauth: token endpoint answered %d with a message and no OAuth error (is GOTO_TOKEN_URL a decommissioned endpoint?)", e.StatusCode)
-}
-
-// RateLimitError is a 429 answer. RetryAfter is GoTo's Retry-After, or zero
-// when it sent none.
-type RateLimitError struct {
-	RetryAfter time.Duration
-}
-
-// Error describes the failure without any secret.
-func (e *RateLimitError) Error() string {
-	if e.RetryAfter > 0 {
-		return fmt.Sprintf("gotoauth: token endpoint rate limit (429), retry after %s", e.RetryAfter)
-	}
-	return "gotoauth: token endpoint rate limit (429)"
-}
-
-// ServerError is a 5xx answer that carries no OAuth error.
-type ServerError struct {
-	StatusCode int
-}
-
-// Error describes the failure without any secret.
-func (e *ServerError) Error() string {
-	return fmt.Sprintf("gotoauth: token endpoint failed with %d", e.StatusCode)
-}
-
-// UnreadableResponseError is an answer that is not the JSON a token endpoint
-// must send: HTML, an empty body, truncated or malformed JSON, or a token
-// without an access_token.
-type UnreadableResponseError struct {
-	StatusCode  int
-	ContentType string
-	Reason      string
-}
-
-// Error describes the failure without any secret.
-func (e *UnreadableResponseError) Error() string {
-	return fmt.Sprintf("gotoauth: unreadable token endpoint answer (%d, %q): %s", e.StatusCode, e.ContentType, e.Reason)
-}
-
-// TimeoutError is a token request that got no answer in time. Sent tells
-// whether the whole request had reached GoTo (then it may have used the code
-// or rotated the refresh token) or not (then nothing happened at GoTo). For
-// a code exchange, never send the code again either way.
-type TimeoutError struct {
-	Sent bool
-	Err  error
-}
-
-// Error describes the failure without any secret.
-func (e *TimeoutError) Error() string {
-	return "gotoauth: token endpoint did not answer in time: " + e.Err.Error()
-}
-
-// Unwrap returns the underlying error.
-func (e *TimeoutError) Unwrap() error { return e.Err }
-
-// NetworkError is a token request that failed before an answer arrived, for
-// a reason other than a timeout (connection refused, DNS, TLS).
-type NetworkError struct {
-	Err error
-}
-
-// Error describes the failure without any secret.
-func (e *NetworkError) Error() string {
-	return "gotoauth: token endpoint unreachable: " + e.Err.Error()
-}
-
-// Unwrap returns the underlying error.
-func (e *NetworkError) Unwrap() error { return e.Err }
-
-// ErrNotConfigured: a Client, Store or TokenSource is missing something it
-// needs (a zero value, a nil field, a store that requires encryption
-// without a cipher). It is a configuration error.
-var ErrNotConfigured = errors.New("gotoauth: not configured")
-
-// ErrLimiter wraps a failure of the rate limiter other than the caller's
-// deadline (for example DynamoDB throttling the shared rate-limit window).
-// The refresh did not start; it is transient, and loud: the sweep logs it at
-// ERROR and counts it.
-var ErrLimiter = errors.New("gotoauth: rate limiter failed")
-
-// ErrInvalidConnectionID: a connection id outside the connect link's
-// character set (1 to 128 of A-Z a-z 0-9 . _ : -).
-var ErrInvalidConnectionID = errors.New("gotoauth: invalid connection id (1 to 128 of A-Z a-z 0-9 . _ : -)")
-
-// ErrStore wraps a failure of DynamoDB (unreachable, throttled, timed out):
-// transient, nothing was changed.
-var ErrStore = errors.New("gotoauth: connection store unavailable")
-
-// ErrTokenKey wraps failures to decrypt a stored token: the token
-// encryption key it names is not configured, or the value is damaged. It is
-// a configuration error: the connection is kept and an operator must act.
-var ErrTokenKey = errors.New("gotoauth: stored token cannot be decrypted")
+	// ErrNotConfigured: a Client, Store or TokenSource is missing something
+	// it needs (a zero value, a nil field, a store that requires
+	// encryption without a cipher). It is a configuration error.
+	ErrNotConfigured = errors.New("gotoauth: not configured")
+	// ErrTokenKey wraps failures to decrypt a stored token: the token
+	// encryption key it names is not configured, or the value is damaged.
+	// It is a configuration error: the connection is kept and an operator
+	// must act.
+	ErrTokenKey = errors.New("gotoauth: stored token cannot be decrypted")
+	// ErrNoActiveKey: re-encryption needs a store with a token cipher or a
+	// KMS cipher.
+	ErrNoActiveKey = errors.New("gotoauth: re-encryption needs token encryption keys or a KMS key")
+)
 
 // Class sorts an error of this package by what the caller should do about
 // it. Every error the package returns has exactly one class; the table in
@@ -178,8 +104,8 @@ func (c Class) String() string {
 // Classify tells what an error of this package means. Errors that are not
 // from this package count as transient.
 func Classify(err error) Class {
-	var oe *OAuthError
-	var gone *EndpointGoneError
+	var oe *oauth.OAuthError
+	var gone *oauth.EndpointGoneError
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return NotFound
@@ -208,13 +134,6 @@ func Classify(err error) Class {
 	}
 }
 
-// IsPermanent reports whether err means the customer must connect again.
-func IsPermanent(err error) bool { return err != nil && Classify(err) == Permanent }
-
-// IsTransient reports whether err may go away by itself, so that trying again
-// later is right.
-func IsTransient(err error) bool { return err != nil && Classify(err) == Transient }
-
 // ErrorCode is a short, secret-free code for err, fit for logs, metrics and
 // the status a browser is sent back with: the OAuth error code, or one of
 // rate_limited, server_error, timeout, unreachable, unreadable_response,
@@ -223,13 +142,13 @@ func IsTransient(err error) bool { return err != nil && Classify(err) == Transie
 // rate_limiter, store_unavailable, or unknown.
 func ErrorCode(err error) string {
 	var (
-		oe   *OAuthError
-		gone *EndpointGoneError
-		rl   *RateLimitError
-		se   *ServerError
-		ur   *UnreadableResponseError
-		te   *TimeoutError
-		ne   *NetworkError
+		oe   *oauth.OAuthError
+		gone *oauth.EndpointGoneError
+		rl   *oauth.RateLimitError
+		se   *oauth.ServerError
+		ur   *oauth.UnreadableResponseError
+		te   *oauth.TimeoutError
+		ne   *oauth.NetworkError
 	)
 	switch {
 	case errors.Is(err, ErrTokenKey):
@@ -253,7 +172,7 @@ func ErrorCode(err error) string {
 	case errors.Is(err, ErrStore):
 		return "store_unavailable"
 	case errors.As(err, &oe):
-		return safeCode(oe.Code)
+		return oauth.SafeCode(oe.Code)
 	case errors.As(err, &gone):
 		return "endpoint_gone"
 	case errors.As(err, &rl):
@@ -270,22 +189,3 @@ func ErrorCode(err error) string {
 		return "unknown"
 	}
 }
-
-// safeCode keeps an error code only when it looks like one (lower-case
-// letters, digits and underscores, at most 64), so that nothing a provider
-// or an attacker sends ends up verbatim in a URL, a page or a log.
-func safeCode(code string) string {
-	if code == "" || len(code) > 64 {
-		return "unknown"
-	}
-	for _, r := range code {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-') {
-			return "unknown"
-		}
-	}
-	return code
-}
-
-// SafeErrorCode returns code if it has the form of an OAuth error code, or
-// "unknown". Use it before echoing an error code from a redirect.
-func SafeErrorCode(code string) string { return safeCode(code) }

@@ -172,8 +172,9 @@ func TestErrorTable(t *testing.T) {
 			if got := gotoauth.ErrorCode(err); got != tc.code {
 				t.Errorf("ErrorCode = %s, want %s (%v)", got, tc.code, err)
 			}
-			if gotoauth.IsPermanent(err) != tc.permanent || gotoauth.IsTransient(err) != tc.transient {
-				t.Errorf("IsPermanent %v IsTransient %v, want %v %v (%v)", gotoauth.IsPermanent(err), gotoauth.IsTransient(err), tc.permanent, tc.transient, err)
+			permanent, transient := gotoauth.Classify(err) == gotoauth.Permanent, gotoauth.Classify(err) == gotoauth.Transient
+			if permanent != tc.permanent || transient != tc.transient {
+				t.Errorf("permanent %v transient %v, want %v %v (%v)", permanent, transient, tc.permanent, tc.transient, err)
 			}
 			if strings.Contains(err.Error(), srv.ClientSecret) {
 				t.Errorf("error leaks the client secret: %v", err)

@@ -9,12 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 )
 
-// EventBridgeAPI is the part of *eventbridge.Client the EventBridge sink
-// uses.
-type EventBridgeAPI interface {
-	PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, opts ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error)
-}
-
 // NewEventBridgeSink returns a sink that puts each lifecycle event on the
 // EventBridge bus busName (a name or an ARN) through client: source
 // EventSource ("gotoconnector"), detail-type the event's type
@@ -23,12 +17,12 @@ type EventBridgeAPI interface {
 //
 // Publish fails when the call fails or EventBridge refuses the entry; it
 // does not retry (the SDK's own retries apply).
-func NewEventBridgeSink(client EventBridgeAPI, busName string) EventSink {
+func NewEventBridgeSink(client *eventbridge.Client, busName string) EventSink {
 	return &eventBridgeSink{client: client, bus: busName}
 }
 
 type eventBridgeSink struct {
-	client EventBridgeAPI
+	client *eventbridge.Client
 	bus    string
 }
 

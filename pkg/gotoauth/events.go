@@ -32,8 +32,9 @@ type Event struct {
 	At time.Time
 }
 
-// NewEvent describes connection c for an event of type typ at at.
-func NewEvent(typ string, c *Connection, reason string, at time.Time) Event {
+// Event describes the connection for a lifecycle event of type typ at at
+// (reason: GoTo's error code, for connection.reauth_required).
+func (c *Connection) Event(typ, reason string, at time.Time) Event {
 	return Event{
 		Type: typ, ConnectionID: c.ConnectionID, Status: c.Status, Reason: reason,
 		Identity: c.Identity, At: at,
@@ -76,7 +77,7 @@ func (ts *TokenSource) publish(ctx context.Context, typ string, c *Connection, r
 	}
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
-	if err := ts.events.Publish(pctx, NewEvent(typ, c, reason, ts.store.now())); err != nil {
+	if err := ts.events.Publish(pctx, c.Event(typ, reason, ts.store.now())); err != nil {
 		ts.logger.Error("publishing a lifecycle event failed (the change itself is stored)", "event", typ, "connection_id", c.ConnectionID, "error", err.Error())
 	}
 }

@@ -2,7 +2,6 @@ package gotoauth_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -34,12 +33,6 @@ func ExampleSignLink() {
 	// https://abc123.execute-api.eu-west-1.amazonaws.com/authorize?connection_id=customer-42&expires=1893456000&return_to=https%3A%2F%2Fapp.example.com%2Fintegrations%2Fgoto&signature=cdybpt4jNqNQlk8AT-bogQY5sTD1DBykgM7i4OfwISY
 }
 
-// GoTo documents the Basic header as the base64 of the raw id and secret.
-func ExampleBasicAuth() {
-	fmt.Println(gotoauth.BasicAuth("client", "s3cr+t/Value=="))
-	// Output: Basic Y2xpZW50OnMzY3IrdC9WYWx1ZT09
-}
-
 // A SaaS backend gets a valid access token whenever it calls a GoTo API. The
 // TokenSource refreshes on demand, safely alongside the scheduled refresh.
 func ExampleNewTokenSource() {
@@ -60,16 +53,20 @@ func ExampleNewTokenSource() {
 		log.Fatal(err)
 	}
 	token, err := ts.AccessToken(ctx, "customer-42")
-	switch {
-	case gotoauth.IsPermanent(err): // ErrReauthRequired
-		// Ask the customer to connect again (send a new connect link).
-	case errors.Is(err, gotoauth.ErrNotFound):
-		// Never connected, or disconnected.
-	case err != nil:
-		// Transient: try again later.
-	default:
-		_ = token // "Authorization: Bearer " + token, or use ts.Client
+	if err != nil {
+		switch gotoauth.Classify(err) {
+		case gotoauth.Permanent: // ErrReauthRequired
+			// Ask the customer to connect again (send a new connect link).
+		case gotoauth.NotFound:
+			// Never connected, or disconnected.
+		case gotoauth.Transient:
+			// Try again later.
+		default:
+			// Configuration: an operator must act; Invalid: a bad id.
+		}
+		return
 	}
+	_ = token // "Authorization: Bearer " + token, or use ts.Client
 }
 
 // The authenticated HTTP client, against gototest (GoTo's stand-in) and
@@ -132,13 +129,14 @@ func ExampleClient_Exchange() {
 		RedirectURL: "https://connector.example.com/callback",
 		Endpoint:    gotoauth.Endpoint{AuthURL: srv.AuthorizeURL(), TokenURL: srv.TokenURL()},
 	}
-	verifier := gotoauth.GenerateVerifier()
 	// The customer's browser consents; GoTo redirects back with a code.
-	back, err := srv.Approve(c.AuthCodeURL(gotoauth.GenerateState(), gotoauth.S256ChallengeOption(verifier)))
+	// (The state is a fresh random value bound to the browser's session;
+	// the connector's callback does all this for you.)
+	back, err := srv.Approve(c.AuthCodeURL("fresh-random-state"))
 	if err != nil {
 		log.Fatal(err)
 	}
-	tok, err := c.Exchange(context.Background(), back.Query().Get("code"), verifier)
+	tok, err := c.Exchange(context.Background(), back.Query().Get("code"), "")
 	if err != nil {
 		log.Fatal(err)
 	}

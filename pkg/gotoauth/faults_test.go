@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/gotoconnector/gotoconnector/internal/sweep"
 	"github.com/gotoconnector/gotoconnector/internal/testing/faultproxy"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
@@ -40,7 +41,7 @@ func proxied(t *testing.T) (*fixture, *faultproxy.Proxy, *gotoauth.Store) {
 		// which tests ran before.
 		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) { so.RateLimiter = ratelimit.None })
 	})
-	return f, p, store(t, db, f.table, gotoauth.WithClock(f.clock.Now))
+	return f, p, store(t, db, f.Table, gotoauth.WithClock(f.Clock.Now))
 }
 
 // onAnswer calls fn once GoTo has answered a token request, before the
@@ -66,14 +67,14 @@ func checkAlive(t *testing.T, f *fixture, ts *gotoauth.TokenSource) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Status != gotoauth.StatusActive || !f.srv.ValidRefreshToken(c.RefreshToken) || c.RefreshToken == f.tok.RefreshToken {
-		t.Fatalf("status %s; stored refresh token is GoTo's latest: %v", c.Status, f.srv.ValidRefreshToken(c.RefreshToken) && c.RefreshToken != f.tok.RefreshToken)
+	if c.Status != gotoauth.StatusActive || !f.GoTo.ValidRefreshToken(c.RefreshToken) || c.RefreshToken == f.tok.RefreshToken {
+		t.Fatalf("status %s; stored refresh token is GoTo's latest: %v", c.Status, f.GoTo.ValidRefreshToken(c.RefreshToken) && c.RefreshToken != f.tok.RefreshToken)
 	}
-	if res := ts.Refresh(context.Background(), "c1", true); res.Outcome != gotoauth.Refreshed {
+	if res := ts.Refresh(context.Background(), "c1", true); res.Outcome != sweep.Refreshed {
 		t.Fatalf("next refresh: %+v", res)
 	}
-	if f.srv.InvalidGrants() != 0 {
-		t.Fatalf("%d invalid_grant", f.srv.InvalidGrants())
+	if f.GoTo.InvalidGrants() != 0 {
+		t.Fatalf("%d invalid_grant", f.GoTo.InvalidGrants())
 	}
 }
 
@@ -95,7 +96,7 @@ func TestDynamoDBCutAfterRotation(t *testing.T) {
 			}
 			start := time.Now()
 			res := ts.Refresh(context.Background(), "c1", true)
-			if res.Outcome != gotoauth.Refreshed {
+			if res.Outcome != sweep.Refreshed {
 				t.Fatalf("%+v", res)
 			}
 			if took := time.Since(start); took < cut {
@@ -122,7 +123,7 @@ func TestDynamoDBThrottledAfterRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res := ts.Refresh(context.Background(), "c1", true); res.Outcome != gotoauth.Refreshed {
+	if res := ts.Refresh(context.Background(), "c1", true); res.Outcome != sweep.Refreshed {
 		t.Fatalf("%+v", res)
 	}
 	if p.Faults()[faultproxy.FaultThrottle] == 0 {
@@ -157,7 +158,7 @@ func TestRefreshAtTheDeadlineEdge(t *testing.T) {
 	deadline, _ := ctx.Deadline()
 	p.Only("UpdateItem")
 	p.Delay(8 * time.Second) // the lease write takes most of its 10 s budget
-	sum, err := ts.Sweep(ctx, gotoauth.SweepOptions{IDs: []string{"c1"}, Force: true})
+	sum, err := ts.Sweep(ctx, sweep.Options{IDs: []string{"c1"}, Force: true})
 	if err != nil {
 		t.Fatal(err)
 	}

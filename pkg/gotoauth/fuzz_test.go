@@ -14,6 +14,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/gotoconnector/gotoconnector/internal/connid"
+	"github.com/gotoconnector/gotoconnector/internal/oauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
@@ -52,10 +54,10 @@ func FuzzVerifyLink(f *testing.F) {
 			}
 			return
 		}
-		if !gotoauth.ValidConnectionID(l.ConnectionID) || !fuzzNow.Before(l.Expires) {
+		if !connid.Valid(l.ConnectionID) || !fuzzNow.Before(l.Expires) {
 			t.Fatalf("verified a link with id %q expiring %v", l.ConnectionID, l.Expires)
 		}
-		if q.Get("signature") != gotoauth.LinkSignature(fuzzLinkKey, l) || q.Get("expires") != strconv.FormatInt(l.Expires.Unix(), 10) ||
+		if q.Get("signature") != l.Signature(fuzzLinkKey) || q.Get("expires") != strconv.FormatInt(l.Expires.Unix(), 10) ||
 			q.Get("connection_id") != l.ConnectionID || q.Get("return_to") != l.ReturnTo {
 			t.Fatalf("a second spelling verifies: %q", rawQuery)
 		}
@@ -104,7 +106,7 @@ func FuzzTokenResponse(f *testing.F) {
 		secrets := bodySecrets(body)
 		if err != nil {
 			code := gotoauth.ErrorCode(err)
-			if gotoauth.SafeErrorCode(code) != code {
+			if oauth.SafeCode(code) != code {
 				t.Fatalf("error code %q is not safe", code)
 			}
 			_ = gotoauth.Classify(err).String()

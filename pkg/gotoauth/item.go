@@ -1,6 +1,7 @@
 package gotoauth
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"strings"
@@ -32,6 +33,7 @@ type connItem struct {
 	ReauthReason   string `dynamodbav:"reauth_reason,omitempty"`
 	FailureCount   int    `dynamodbav:"failure_count,omitempty"`
 	LastError      string `dynamodbav:"last_error,omitempty"`
+	ImportedAt     int64  `dynamodbav:"imported_at,omitempty"`
 	Version        int64  `dynamodbav:"version,omitempty"`
 	LeaseOwner     string `dynamodbav:"lease_owner,omitempty"`
 	LeaseExpiresAt int64  `dynamodbav:"lease_expires_at,omitempty"`
@@ -54,7 +56,7 @@ var identityAttrs = func() []string {
 }()
 
 // decode turns a connection item into a Connection, decrypting its tokens.
-func (s *Store) decode(item map[string]types.AttributeValue) (*Connection, error) {
+func (s *Store) decode(ctx context.Context, item map[string]types.AttributeValue) (*Connection, error) {
 	var it connItem
 	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 		return nil, fmt.Errorf("gotoauth: unreadable connection item: %w", err)
@@ -71,15 +73,16 @@ func (s *Store) decode(item map[string]types.AttributeValue) (*Connection, error
 		ReauthReason:          it.ReauthReason,
 		FailureCount:          it.FailureCount,
 		LastError:             it.LastError,
+		ImportedAt:            fromUnix(it.ImportedAt),
 		Revision:              it.Version,
 		leaseOwner:            it.LeaseOwner,
 		leaseExpiresAt:        fromUnix(it.LeaseExpiresAt),
 	}
 	var err error
-	if c.AccessToken, err = s.open(it.AccessToken, c.ConnectionID); err != nil {
+	if c.AccessToken, err = s.open(ctx, it.AccessToken, c.ConnectionID); err != nil {
 		return nil, err
 	}
-	if c.RefreshToken, err = s.open(it.RefreshToken, c.ConnectionID); err != nil {
+	if c.RefreshToken, err = s.open(ctx, it.RefreshToken, c.ConnectionID); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -59,7 +59,7 @@ func (s *Store) acquireLease(ctx context.Context, id, owner string, ttl time.Dur
 		Set(expression.Name("lease_expires_at"), expression.Value(now.Add(ttl).Unix()))
 	attrs, err := s.update(ctx, id, upd, cond, types.ReturnValueAllNew)
 	if err == nil {
-		c, derr := s.decode(attrs)
+		c, derr := s.decode(ctx, attrs)
 		if derr != nil {
 			// The lease is ours but the tokens are unreadable (a token
 			// key missing here): give it back and report.
@@ -119,28 +119,49 @@ func (s *Store) refreshedState(c *Connection, tok *Token, now time.Time) *Connec
 // refresh_failing mark (see recordFailure): the one write that removes it
 // sees it, so at most one refresher announces connection.recovered.
 func (s *Store) storeRefreshed(ctx context.Context, c, n *Connection, owner string, budget, leaseTTL time.Duration) (stored *Connection, recovered bool, err error) {
-	upd := expression.Set(expression.Name("access_token"), expression.Value(s.seal(n.AccessToken, c.ConnectionID))).
-		Set(expression.Name("access_token_expires_at"), expression.Value(unix(n.AccessTokenExpiresAt))).
-		Set(expression.Name("refreshed_at"), expression.Value(n.RefreshedAt.Unix())).
-		Set(expression.Name("next_refresh_at"), expression.Value(n.NextRefreshAt.Unix())).
-		Set(expression.Name("due_shard"), expression.Value(dueShard(c.ConnectionID))).
-		Set(expression.Name("status"), expression.Value(string(StatusActive))).
-		Add(expression.Name("version"), expression.Value(1)).
-		Remove(expression.Name("lease_owner")).
-		Remove(expression.Name("lease_expires_at")).
-		Remove(expression.Name("failure_count")).
-		Remove(expression.Name("last_error")).
-		Remove(expression.Name("last_error_at")).
-		Remove(expression.Name(failingAttr)).
-		Remove(expression.Name("reauth_reason")).
-		Remove(expression.Name("reauth_at")).
-		Remove(expression.Name("reauth_from_version")).
-		Remove(expression.Name(statusKeyAttr))
-	if n.RefreshToken != c.RefreshToken {
-		upd = upd.Set(expression.Name("refresh_token"), expression.Value(s.seal(n.RefreshToken, c.ConnectionID))).
-			Set(expression.Name("refresh_token_expires_at"), expression.Value(n.RefreshTokenExpiresAt.Unix()))
+	// The tokens are sealed inside the retry loop: a KMS that cannot give
+	// a data key is a store failure like DynamoDB's, retried with the same
+	// budget, and GoTo's answer is never dropped for it.
+	var sealed *expression.UpdateBuilder
+	build := func(ctx context.Context) (expression.UpdateBuilder, error) {
+		if sealed != nil {
+			return *sealed, nil
+		}
+		access, err := s.seal(ctx, n.AccessToken, c.ConnectionID)
+		if err != nil {
+			return expression.UpdateBuilder{}, err
+		}
+		refresh := ""
+		if n.RefreshToken != c.RefreshToken {
+			if refresh, err = s.seal(ctx, n.RefreshToken, c.ConnectionID); err != nil {
+				return expression.UpdateBuilder{}, err
+			}
+		}
+		upd := expression.Set(expression.Name("access_token"), expression.Value(access)).
+			Set(expression.Name("access_token_expires_at"), expression.Value(unix(n.AccessTokenExpiresAt))).
+			Set(expression.Name("refreshed_at"), expression.Value(n.RefreshedAt.Unix())).
+			Set(expression.Name("next_refresh_at"), expression.Value(n.NextRefreshAt.Unix())).
+			Set(expression.Name("due_shard"), expression.Value(dueShard(c.ConnectionID))).
+			Set(expression.Name("status"), expression.Value(string(StatusActive))).
+			Add(expression.Name("version"), expression.Value(1)).
+			Remove(expression.Name("lease_owner")).
+			Remove(expression.Name("lease_expires_at")).
+			Remove(expression.Name("failure_count")).
+			Remove(expression.Name("last_error")).
+			Remove(expression.Name("last_error_at")).
+			Remove(expression.Name(failingAttr)).
+			Remove(expression.Name("reauth_reason")).
+			Remove(expression.Name("reauth_at")).
+			Remove(expression.Name("reauth_from_version")).
+			Remove(expression.Name(statusKeyAttr))
+		if n.RefreshToken != c.RefreshToken {
+			upd = upd.Set(expression.Name("refresh_token"), expression.Value(refresh)).
+				Set(expression.Name("refresh_token_expires_at"), expression.Value(n.RefreshTokenExpiresAt.Unix()))
+		}
+		upd = setIdentity(upd, n.Identity, false)
+		sealed = &upd
+		return upd, nil
 	}
-	upd = setIdentity(upd, n.Identity, false)
 	cond := expression.And(
 		expression.AttributeExists(expression.Name("pk")),
 		expression.Or(
@@ -164,7 +185,10 @@ func (s *Store) storeRefreshed(ctx context.Context, c, n *Connection, owner stri
 		actx, acancel := context.WithTimeout(wctx, attempt)
 		// The attributes as they were: the revision before (ours + 1 is
 		// the new one) and whether the refresh_failing mark was there.
-		old, err = s.update(actx, c.ConnectionID, upd, cond, types.ReturnValueUpdatedOld)
+		var upd expression.UpdateBuilder
+		if upd, err = build(actx); err == nil {
+			old, err = s.update(actx, c.ConnectionID, upd, cond, types.ReturnValueUpdatedOld)
+		}
 		acancel()
 		if err == nil || isConditionFailed(err) || wctx.Err() != nil {
 			break
@@ -188,6 +212,9 @@ func (s *Store) storeRefreshed(ctx context.Context, c, n *Connection, owner stri
 	if err != nil {
 		if isConditionFailed(err) {
 			return nil, false, s.whyNotStored(wctx, c.ConnectionID)
+		}
+		if errors.Is(err, ErrStore) { // KMS
+			return nil, false, err
 		}
 		return nil, false, storeError("storing refreshed tokens", err)
 	}

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/gotoconnector/gotoconnector/internal/connid"
 )
 
 // A connect link sends a SaaS customer's browser to the connector's
@@ -28,33 +30,10 @@ type Link struct {
 	Expires      time.Time
 }
 
-// Errors of VerifyLink. A malformed link is the caller's mistake (400); a
-// bad signature or an expired link is refused (403).
-var (
-	ErrLinkMalformed = errors.New("gotoauth: malformed connect link")
-	ErrLinkSignature = errors.New("gotoauth: connect link signature does not match")
-	ErrLinkExpired   = errors.New("gotoauth: connect link has expired")
-)
-
-// MaxConnectionIDLength is the longest connection id accepted.
-const MaxConnectionIDLength = 128
-
-// ValidConnectionID reports whether id is 1 to 128 characters from
-// A-Z a-z 0-9 . _ : -.
-func ValidConnectionID(id string) bool {
-	if len(id) == 0 || len(id) > MaxConnectionIDLength {
-		return false
-	}
-	for _, r := range id {
-		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == ':' || r == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-// CanonicalLink returns the string a connect link's signature covers.
-func CanonicalLink(l Link) string {
+// Canonical returns the string the link's signature covers (what
+// cmd/connect-link -verbose prints, so that a signer in another language
+// can be checked against it).
+func (l Link) Canonical() string {
 	v := url.Values{
 		"connection_id": {l.ConnectionID},
 		"expires":       {strconv.FormatInt(l.Expires.Unix(), 10)},
@@ -65,10 +44,11 @@ func CanonicalLink(l Link) string {
 	return v.Encode()
 }
 
-// LinkSignature returns the signature of a connect link under key.
-func LinkSignature(key []byte, l Link) string {
+// Signature returns the link's signature under key: base64url, without
+// padding, of HMAC-SHA256(key, l.Canonical()).
+func (l Link) Signature(key []byte) string {
 	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(CanonicalLink(l)))
+	mac.Write([]byte(l.Canonical()))
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
@@ -79,8 +59,8 @@ func SignLink(authorizeURL string, key []byte, l Link) (string, error) {
 	if len(key) == 0 {
 		return "", errors.New("gotoauth: empty link signing key")
 	}
-	if !ValidConnectionID(l.ConnectionID) {
-		return "", fmt.Errorf("%w: connection_id must be 1 to %d characters from A-Z a-z 0-9 . _ : -", ErrLinkMalformed, MaxConnectionIDLength)
+	if !connid.Valid(l.ConnectionID) {
+		return "", fmt.Errorf("%w: connection_id must be 1 to %d characters from A-Z a-z 0-9 . _ : -", ErrLinkMalformed, connid.MaxLength)
 	}
 	u, err := url.Parse(authorizeURL)
 	if err != nil || !u.IsAbs() {
@@ -92,7 +72,7 @@ func SignLink(authorizeURL string, key []byte, l Link) (string, error) {
 	if l.ReturnTo != "" {
 		q.Set("return_to", l.ReturnTo)
 	}
-	q.Set("signature", LinkSignature(key, l))
+	q.Set("signature", l.Signature(key))
 	u.RawQuery = q.Encode()
 	return u.String(), nil
 }
@@ -120,8 +100,8 @@ func VerifyLink(query url.Values, key []byte, now time.Time) (Link, error) {
 	if err != nil {
 		return l, err
 	}
-	if !ValidConnectionID(id) {
-		return l, fmt.Errorf("%w: connection_id must be 1 to %d characters from A-Z a-z 0-9 . _ : -", ErrLinkMalformed, MaxConnectionIDLength)
+	if !connid.Valid(id) {
+		return l, fmt.Errorf("%w: connection_id must be 1 to %d characters from A-Z a-z 0-9 . _ : -", ErrLinkMalformed, connid.MaxLength)
 	}
 	returnTo, err := single("return_to", false)
 	if err != nil {
@@ -147,7 +127,7 @@ func VerifyLink(query url.Values, key []byte, now time.Time) (Link, error) {
 	if len(key) == 0 {
 		return Link{}, ErrLinkSignature
 	}
-	want, _ := base64.RawURLEncoding.DecodeString(LinkSignature(key, l))
+	want, _ := base64.RawURLEncoding.DecodeString(l.Signature(key))
 	if !hmac.Equal(got, want) {
 		return Link{}, ErrLinkSignature
 	}

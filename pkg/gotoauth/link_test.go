@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gotoconnector/gotoconnector/internal/connid"
 )
 
 var linkKey = []byte("a-link-signing-key-of-some-length")
@@ -33,15 +35,15 @@ func TestSignAndVerifyLink(t *testing.T) {
 func TestLinkSignatureMatchesDocumentedAlgorithm(t *testing.T) {
 	l := Link{ConnectionID: "c1", ReturnTo: "https://app.example.com/x?a=1", Expires: time.Unix(1700000000, 0)}
 	canonical := "connection_id=c1&expires=1700000000&return_to=https%3A%2F%2Fapp.example.com%2Fx%3Fa%3D1"
-	if got := CanonicalLink(l); got != canonical {
+	if got := l.Canonical(); got != canonical {
 		t.Fatalf("canonical = %q, want %q", got, canonical)
 	}
 	// Known answer, computed independently with Python: base64url(hmac.new(b"key", canonical, sha256)) without "=".
-	if got, want := LinkSignature([]byte("key"), l), "7arO76dwxg_phkSWqbauOruNLzI8fV4woilQYpfwDhU"; got != want {
+	if got, want := l.Signature([]byte("key")), "7arO76dwxg_phkSWqbauOruNLzI8fV4woilQYpfwDhU"; got != want {
 		t.Fatalf("signature = %s, want %s", got, want)
 	}
 	noReturn := Link{ConnectionID: "c1", Expires: time.Unix(1700000000, 0)}
-	if got := CanonicalLink(noReturn); got != "connection_id=c1&expires=1700000000" {
+	if got := noReturn.Canonical(); got != "connection_id=c1&expires=1700000000" {
 		t.Fatalf("canonical without return_to = %q", got)
 	}
 }
@@ -54,7 +56,7 @@ func TestVerifyLinkRefusals(t *testing.T) {
 			"connection_id": {l.ConnectionID},
 			"return_to":     {l.ReturnTo},
 			"expires":       {strconv.FormatInt(l.Expires.Unix(), 10)},
-			"signature":     {LinkSignature(linkKey, l)},
+			"signature":     {l.Signature(linkKey)},
 		}
 	}
 	cases := []struct {
@@ -112,8 +114,8 @@ func TestValidConnectionID(t *testing.T) {
 		"a": true, "A-Z_0.9:x": true, strings.Repeat("x", 128): true,
 		"": false, strings.Repeat("x", 129): false, "a/b": false, "a b": false, "é": false, "a%20": false,
 	} {
-		if got := ValidConnectionID(id); got != want {
-			t.Errorf("ValidConnectionID(%q) = %v, want %v", id, got, want)
+		if got := connid.Valid(id); got != want {
+			t.Errorf("connid.Valid(%q) = %v, want %v", id, got, want)
 		}
 	}
 }
@@ -125,7 +127,7 @@ func TestValidConnectionID(t *testing.T) {
 func TestLinkSignatureHasOneSpelling(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	l := Link{ConnectionID: "c1", Expires: now.Add(time.Minute)}
-	sig := LinkSignature(linkKey, l)
+	sig := l.Signature(linkKey)
 	query := func(sig string) url.Values {
 		return url.Values{"connection_id": {l.ConnectionID}, "expires": {strconv.FormatInt(l.Expires.Unix(), 10)}, "signature": {sig}}
 	}
@@ -161,12 +163,12 @@ func TestLinkExpiresHasOneSpelling(t *testing.T) {
 	l := Link{ConnectionID: "c1", Expires: now.Add(time.Minute)}
 	exp := strconv.FormatInt(l.Expires.Unix(), 10)
 	for _, spelled := range []string{"0" + exp, "00" + exp, "+" + exp, "-" + exp, " " + exp, exp + " ", exp + ".0", "0x" + exp, "0", "-1", "99999999999999999999"} {
-		q := url.Values{"connection_id": {l.ConnectionID}, "expires": {spelled}, "signature": {LinkSignature(linkKey, l)}}
+		q := url.Values{"connection_id": {l.ConnectionID}, "expires": {spelled}, "signature": {l.Signature(linkKey)}}
 		if _, err := VerifyLink(q, linkKey, now); !errors.Is(err, ErrLinkMalformed) {
 			t.Errorf("expires=%q: err = %v, want ErrLinkMalformed", spelled, err)
 		}
 	}
-	q := url.Values{"connection_id": {l.ConnectionID}, "expires": {exp}, "signature": {LinkSignature(linkKey, l)}}
+	q := url.Values{"connection_id": {l.ConnectionID}, "expires": {exp}, "signature": {l.Signature(linkKey)}}
 	if _, err := VerifyLink(q, linkKey, now); err != nil {
 		t.Fatalf("the canonical spelling: %v", err)
 	}

@@ -10,16 +10,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/gotoconnector/gotoconnector/internal/tuning"
 	"golang.org/x/time/rate"
 )
-
-// Limiter paces calls to GoTo's token endpoint. A *rate.Limiter (from
-// golang.org/x/time/rate) is one; WithRateLimit builds the connector's own,
-// shared through the table by every refresher of one OAuth client.
-type Limiter interface {
-	// Wait blocks until a call may go out, or ctx ends.
-	Wait(ctx context.Context) error
-}
 
 // rateLimit is WithRateLimit's request, built once the store is known.
 type rateLimit struct{ perSecond float64 }
@@ -30,7 +23,7 @@ func (rateLimit) Wait(context.Context) error { return nil }
 // (REFRESH_RATE_LIMIT): this process's calls spread evenly by a token bucket
 // (burst 1), and all processes sharing store's table held together under the
 // same limit by a sharedLimiter named name (the OAuth client id).
-func newRateLimit(store *Store, name string, perSecond float64) Limiter {
+func newRateLimit(store *Store, name string, perSecond float64) tuning.Limiter {
 	return limiters{
 		rate.NewLimiter(rate.Limit(perSecond), 1),
 		&sharedLimiter{store: store, name: name, rate: perSecond},
@@ -38,7 +31,7 @@ func newRateLimit(store *Store, name string, perSecond float64) Limiter {
 }
 
 // limiters waits for each limiter in turn.
-type limiters []Limiter
+type limiters []tuning.Limiter
 
 func (ls limiters) Wait(ctx context.Context) error {
 	for _, l := range ls {

@@ -8,11 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gotoconnector/gotoconnector/internal/dynamo"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
+	"github.com/gotoconnector/gotoconnector/internal/tuning"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
-func store(t testing.TB, db gotoauth.DynamoDB, table string, opts ...gotoauth.StoreOption) *gotoauth.Store {
+func store(t testing.TB, db dynamo.Client, table string, opts ...gotoauth.StoreOption) *gotoauth.Store {
 	t.Helper()
 	s, err := gotoauth.NewStore(db, table, opts...)
 	if err != nil {
@@ -26,14 +28,14 @@ func store(t testing.TB, db gotoauth.DynamoDB, table string, opts ...gotoauth.St
 func TestSharedLimiterHoldsAcrossProcesses(t *testing.T) {
 	db, table := testutil.Table(t)
 	const rate, calls = 10, 36
-	procs := []gotoauth.Limiter{
+	procs := []tuning.Limiter{
 		gotoauth.NewSharedLimiter(store(t, db, table), "client-a", rate),
 		gotoauth.NewSharedLimiter(store(t, db, table), "client-a", rate),
 	}
 	var wg sync.WaitGroup
 	for i := 0; i < 6; i++ {
 		wg.Add(1)
-		go func(l gotoauth.Limiter) {
+		go func(l tuning.Limiter) {
 			defer wg.Done()
 			for j := 0; j < calls/6; j++ {
 				if err := l.Wait(context.Background()); err != nil {

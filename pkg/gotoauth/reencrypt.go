@@ -15,17 +15,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// ErrNoActiveKey: re-encryption needs a store with a token cipher.
-var ErrNoActiveKey = errors.New("gotoauth: re-encryption needs token encryption keys")
-
-// Reencrypt rewrites connection id's tokens under the store's active token
-// key when either is under another key or stored plain, and reports
+// Reencrypt rewrites connection id's tokens in the format every write of
+// the store uses (enc:kms1: with a KMS cipher, else enc:v1: under the
+// token cipher's active key) when either is in another format, under
+// another key or stored plain, and reports
 // whether it wrote. The tokens themselves do not change: the write is
 // conditional on the stored values being still those it read, and leaves
 // the connection's write counter alone, so a refresh in flight is neither
 // overwritten nor made stale.
 func (s *Store) Reencrypt(ctx context.Context, id string) (bool, error) {
-	if s.cipher == nil {
+	if s.cipher == nil && s.kms == nil {
 		return false, ErrNoActiveKey
 	}
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
@@ -39,7 +38,12 @@ func (s *Store) Reencrypt(ctx context.Context, id string) (bool, error) {
 	if out.Item == nil {
 		return false, ErrNotFound
 	}
-	active := encPrefix + s.cipher.active + ":"
+	var active string
+	if s.kms != nil {
+		active = kmsPrefix
+	} else {
+		active = encPrefix + s.cipher.active + ":"
+	}
 	upd := expression.UpdateBuilder{}
 	cond := expression.AttributeExists(expression.Name("pk"))
 	changed := false
@@ -48,11 +52,15 @@ func (s *Store) Reencrypt(ctx context.Context, id string) (bool, error) {
 		if v == nil || v.Value == "" || strings.HasPrefix(v.Value, active) {
 			continue
 		}
-		plain, err := s.cipher.Decrypt(v.Value, id)
+		plain, err := s.open(ctx, v.Value, id)
 		if err != nil {
 			return false, err
 		}
-		upd = upd.Set(expression.Name(k), expression.Value(s.cipher.Encrypt(plain, id)))
+		sealed, err := s.seal(ctx, plain, id)
+		if err != nil {
+			return false, err
+		}
+		upd = upd.Set(expression.Name(k), expression.Value(sealed))
 		cond = cond.And(expression.Name(k).Equal(expression.Value(v.Value)))
 		changed = true
 	}
@@ -85,11 +93,12 @@ type ReencryptSummary struct {
 // (all but those waiting for the customer to connect again, whose tokens
 // are dead), found through the due index, never a table scan. Run it after
 // adding a new key and making it active, with a cipher that still has the
-// old keys; once it reports no failure, the old keys can be removed.
+// old keys, or after turning KMS on (WithKMSCipher beside the old token
+// cipher): once it reports no failure, the old keys can be removed.
 // workers bounds the concurrent connections (at least 1).
 func (s *Store) ReencryptAll(ctx context.Context, workers int) (ReencryptSummary, error) {
 	sum := ReencryptSummary{Failed: map[string]string{}}
-	if s.cipher == nil {
+	if s.cipher == nil && s.kms == nil {
 		return sum, ErrNoActiveKey
 	}
 	if workers < 1 {

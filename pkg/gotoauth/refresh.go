@@ -5,41 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/gotoconnector/gotoconnector/internal/oauth"
+	"github.com/gotoconnector/gotoconnector/internal/sweep"
 )
 
-// Outcome is what one refresh attempt did.
-type Outcome string
-
-// Outcomes of a refresh.
-const (
-	// Refreshed: GoTo answered and the new tokens are stored.
-	Refreshed Outcome = "refreshed"
-	// ReauthRequired: GoTo refused the grant for good; the connection is
-	// marked reauth_required and leaves the sweep.
-	ReauthRequired Outcome = "reauth_required"
-	// Failed: a transient or configuration failure (GoTo, the store, the
-	// rate limiter); the stored tokens are untouched and the next try is
-	// scheduled with backoff.
-	Failed Outcome = "failed"
-	// StoreFailed: GoTo answered, but its answer could not be stored within
-	// the store retry budget. If GoTo rotated the refresh token, the
-	// connection will need re-authorization. Logged at ERROR.
-	StoreFailed Outcome = "store_failed"
-	// Skipped: another refresher holds the connection, it was refreshed
-	// meanwhile, it needs re-authorization already, or it does not exist.
-	Skipped Outcome = "skipped"
-	// Deferred: the caller's deadline came before the refresh could start
-	// (waiting for the rate limit, or GoTo's Retry-After); nothing changed.
-	Deferred Outcome = "deferred"
-)
-
-// RefreshResult reports one refresh attempt. Err is the provider's, the
+// refreshResult reports one refresh attempt. Err is the provider's, the
 // store's or the limiter's error, nil when refreshed. Connection is the
 // connection as last seen (after the refresh when Refreshed; with GoTo's
 // new, unstored tokens when StoreFailed).
-type RefreshResult struct {
+type refreshResult struct {
 	ConnectionID string
-	Outcome      Outcome
+	Outcome      sweep.Outcome
 	Class        Class
 	Err          error
 	Connection   *Connection
@@ -51,20 +28,29 @@ type RefreshResult struct {
 // Refresh refreshes connection id now if it is due (or whatever its
 // schedule says, with force), through its lease. The scheduled sweep calls
 // it for each due connection; a backend may call it to force a refresh.
-func (ts *TokenSource) Refresh(ctx context.Context, id string, force bool) RefreshResult {
+func (ts *TokenSource) Refresh(ctx context.Context, id string, force bool) sweep.Result {
 	if err := ts.check(); err != nil {
-		return RefreshResult{ConnectionID: id, Outcome: Failed, Class: Configuration, Err: err}
+		return refreshResult{ConnectionID: id, Outcome: sweep.Failed, Class: Configuration, Err: err}.public()
 	}
-	return ts.refreshOne(ctx, id, need{force: force, dueBy: ts.store.now()}, nil)
+	return ts.refreshOne(ctx, id, need{force: force, dueBy: ts.store.now()}, nil).public()
+}
+
+// public is the result as the sweep's callers see it.
+func (r refreshResult) public() sweep.Result {
+	res := sweep.Result{ConnectionID: r.ConnectionID, Outcome: r.Outcome, Class: r.Class.String(), Err: r.Err, ProviderLatency: r.ProviderLatency}
+	if r.Err != nil {
+		res.Code = ErrorCode(r.Err)
+	}
+	return res
 }
 
 // refreshHandingOff refreshes like refreshOne, but returns as soon as GoTo
 // has answered and the first store attempt did not finish quickly: the
 // store goes on in the background, and later refreshes of the connection in
 // this process wait for it. Backends get their token while DynamoDB is slow.
-func (ts *TokenSource) refreshHandingOff(ctx context.Context, id string, n need) RefreshResult {
+func (ts *TokenSource) refreshHandingOff(ctx context.Context, id string, n need) refreshResult {
 	answered := make(chan *Connection, 1)
-	done := make(chan RefreshResult, 1)
+	done := make(chan refreshResult, 1)
 	go func() {
 		done <- ts.refreshOne(ctx, id, n, func(c *Connection) { answered <- c })
 	}()
@@ -80,7 +66,7 @@ func (ts *TokenSource) refreshHandingOff(ctx context.Context, id string, n need)
 		case <-t.C:
 		}
 		ts.cache.put(c)
-		return RefreshResult{ConnectionID: id, Outcome: Refreshed, Connection: c}
+		return refreshResult{ConnectionID: id, Outcome: sweep.Refreshed, Connection: c}
 	}
 }
 
@@ -126,12 +112,12 @@ func (ts *TokenSource) waitStored(ctx context.Context, id string) error {
 // answer must be stored, and no lease may be left behind. ctx bounds only
 // the waits before GoTo is called. onAnswer, when set, gets the new state as
 // soon as GoTo answered.
-func (ts *TokenSource) refreshOne(ctx context.Context, id string, n need, onAnswer func(*Connection)) RefreshResult {
+func (ts *TokenSource) refreshOne(ctx context.Context, id string, n need, onAnswer func(*Connection)) refreshResult {
 	ts.inflight.Add(1)
 	defer ts.inflight.Done()
-	res := RefreshResult{ConnectionID: id}
+	res := refreshResult{ConnectionID: id}
 	if err := ts.waitStored(ctx, id); err != nil || ctx.Err() != nil {
-		res.Outcome, res.Err = Deferred, fmt.Errorf("gotoauth: refresh not started before the deadline: %w", context.Cause(ctx))
+		res.Outcome, res.Err = sweep.Deferred, fmt.Errorf("gotoauth: refresh not started before the deadline: %w", context.Cause(ctx))
 		return res
 	}
 	work := context.WithoutCancel(ctx)
@@ -148,10 +134,10 @@ func (ts *TokenSource) refreshOne(ctx context.Context, id string, n need, onAnsw
 	res.Connection, res.Err = conn, err
 	switch {
 	case errors.Is(err, errLeaseHeld), errors.Is(err, errNotNeeded), errors.Is(err, ErrReauthRequired), errors.Is(err, ErrNotFound):
-		res.Outcome, res.Class = Skipped, Classify(err)
+		res.Outcome, res.Class = sweep.Skipped, Classify(err)
 		return res
 	case err != nil:
-		res.Outcome, res.Class = Failed, Classify(err)
+		res.Outcome, res.Class = sweep.Failed, Classify(err)
 		return res
 	}
 
@@ -168,10 +154,10 @@ func (ts *TokenSource) refreshOne(ctx context.Context, id string, n need, onAnsw
 		_ = ts.store.releaseLease(work, id, ts.owner)
 		res.Err = err
 		if errors.Is(err, ErrLimiter) {
-			res.Outcome, res.Class = Failed, Transient
+			res.Outcome, res.Class = sweep.Failed, Transient
 			ts.logger.Error("rate limiter failed: the refresh did not start", "connection_id", id, "error", err.Error())
 		} else {
-			res.Outcome = Deferred
+			res.Outcome = sweep.Deferred
 		}
 		return res
 	}
@@ -196,22 +182,22 @@ func (ts *TokenSource) refreshOne(ctx context.Context, id string, n need, onAnsw
 		werr := ts.store.markReauthRequired(work, conn, ts.owner, code)
 		if errors.Is(werr, errStale) {
 			// Someone wrote new tokens meanwhile: our token was simply old.
-			res.Outcome, res.Class, res.Err = Skipped, Transient, werr
+			res.Outcome, res.Class, res.Err = sweep.Skipped, Transient, werr
 			return res
 		}
 		if werr != nil {
-			res.Outcome, res.Class, res.Err = Failed, Transient, fmt.Errorf("%w (and marking reauth_required failed: %w)", err, werr)
+			res.Outcome, res.Class, res.Err = sweep.Failed, Transient, fmt.Errorf("%w (and marking reauth_required failed: %w)", err, werr)
 			return res
 		}
 		ts.cache.drop(id)
 		conn.Status, conn.ReauthReason = StatusReauthRequired, code
-		res.Outcome = ReauthRequired
+		res.Outcome = sweep.ReauthRequired
 		ts.publish(work, EventReauthRequired, conn, code)
 		return res
 	}
 
 	// Transient or configuration: keep the tokens, try again later.
-	var rl *RateLimitError
+	var rl *oauth.RateLimitError
 	if errors.As(err, &rl) {
 		ts.pauseFor(rl.RetryAfter)
 	}
@@ -227,7 +213,7 @@ func (ts *TokenSource) refreshOne(ctx context.Context, id string, n need, onAnsw
 		// clears it announces connection.recovered.
 		ts.publish(work, EventRefreshFailing, conn, code)
 	}
-	res.Outcome = Failed
+	res.Outcome = sweep.Failed
 	return res
 }
 
@@ -236,30 +222,30 @@ func (ts *TokenSource) refreshOne(ctx context.Context, id string, n need, onAnsw
 // failed for good within the retry budget. Then the answer is kept in this
 // process (the cache hands its access token out, and the next refresh of
 // the connection stores it first), and the failure is logged at ERROR.
-func (ts *TokenSource) storeAnswer(ctx context.Context, id string, prev, next *Connection, rotated bool) (RefreshResult, bool) {
-	res := RefreshResult{ConnectionID: id}
+func (ts *TokenSource) storeAnswer(ctx context.Context, id string, prev, next *Connection, rotated bool) (refreshResult, bool) {
+	res := refreshResult{ConnectionID: id}
 	done := ts.beginStore(id)
 	stored, recovered, err := ts.store.storeRefreshed(ctx, prev, next, ts.owner, ts.storeRetry, ts.leaseTTL())
 	done()
 	switch {
 	case err == nil:
 		ts.cache.put(stored)
-		res.Outcome, res.Connection = Refreshed, stored
+		res.Outcome, res.Connection = sweep.Refreshed, stored
 		if recovered {
 			ts.publish(ctx, EventRecovered, stored, "")
 		}
 	case errors.Is(err, errDeleted):
 		ts.cache.drop(id)
-		res.Outcome, res.Class, res.Err = Skipped, NotFound, fmt.Errorf("%w: deleted while it was refreshed; GoTo's answer is dropped", ErrNotFound)
+		res.Outcome, res.Class, res.Err = sweep.Skipped, NotFound, fmt.Errorf("%w: deleted while it was refreshed; GoTo's answer is dropped", ErrNotFound)
 	case errors.Is(err, errStale):
 		// A newer consent (reconnect) or refresh was stored meanwhile: it wins.
-		res.Outcome, res.Class, res.Err = Skipped, Transient, err
+		res.Outcome, res.Class, res.Err = sweep.Skipped, Transient, err
 	default:
 		ts.cache.put(next)
 		ts.mu.Lock()
 		ts.pending[id] = pendingStore{prev: prev, next: next}
 		ts.mu.Unlock()
-		res.Outcome, res.Class, res.Err, res.Connection = StoreFailed, Transient, err, next
+		res.Outcome, res.Class, res.Err, res.Connection = sweep.StoreFailed, Transient, err, next
 		ts.logger.Error("GoTo's refresh answer could not be stored: it is kept in this process and stored at the next refresh of the connection; if this process ends first and GoTo rotated the refresh token, the connection will need re-authorization",
 			"connection_id", id, "rotated", rotated || prev.RefreshToken != next.RefreshToken, "store_retry_budget", ts.storeRetry.String(), "error", err.Error())
 		return res, false
@@ -335,7 +321,7 @@ func (ts *TokenSource) retryAt(c *Connection, err error) (time.Time, bool) {
 	if wait > max {
 		wait = max
 	}
-	var rl *RateLimitError
+	var rl *oauth.RateLimitError
 	if errors.As(err, &rl) && rl.RetryAfter > wait {
 		wait = rl.RetryAfter
 	}

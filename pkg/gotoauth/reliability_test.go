@@ -15,6 +15,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/gotoconnector/gotoconnector/internal/dynamo"
+	"github.com/gotoconnector/gotoconnector/internal/oauth"
+	"github.com/gotoconnector/gotoconnector/internal/sweep"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
@@ -65,7 +68,7 @@ func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewJSONHandler(
 // connection is active with GoTo's newest refresh token.
 func TestLateRotationBeatsInvalidGrantMark(t *testing.T) {
 	f := newFixture(t)
-	clock := f.clock
+	clock := f.Clock
 	slow := &slowAnswers{sent: make(chan struct{}, 1)}
 	slow.delay.Store(int64(1500 * time.Millisecond))
 	pausedClient := *f.client
@@ -76,29 +79,29 @@ func TestLateRotationBeatsInvalidGrantMark(t *testing.T) {
 	}
 	other := f.source()
 
-	done := make(chan gotoauth.RefreshResult, 1)
+	done := make(chan sweep.Result, 1)
 	go func() { done <- paused.Refresh(context.Background(), "c1", true) }()
 	<-slow.sent // GoTo has rotated; the answer is on its (slow) way back
 	clock.Advance(10 * time.Minute)
 	res := other.Refresh(context.Background(), "c1", true)
-	if res.Outcome != gotoauth.ReauthRequired {
+	if res.Outcome != sweep.ReauthRequired {
 		t.Fatalf("second refresher: %+v", res)
 	}
 	if c, _ := f.store.Connection(context.Background(), "c1"); c.Status != gotoauth.StatusReauthRequired {
 		t.Fatalf("status %s after the late invalid_grant", c.Status)
 	}
 	late := <-done
-	if late.Outcome != gotoauth.Refreshed {
+	if late.Outcome != sweep.Refreshed {
 		t.Fatalf("late rotation: %+v", late)
 	}
 	c, err := f.store.Connection(context.Background(), "c1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Status != gotoauth.StatusActive || c.ReauthReason != "" || !f.srv.ValidRefreshToken(c.RefreshToken) {
-		t.Fatalf("after the late rotation: status %s reason %q, refresh token valid %v", c.Status, c.ReauthReason, f.srv.ValidRefreshToken(c.RefreshToken))
+	if c.Status != gotoauth.StatusActive || c.ReauthReason != "" || !f.GoTo.ValidRefreshToken(c.RefreshToken) {
+		t.Fatalf("after the late rotation: status %s reason %q, refresh token valid %v", c.Status, c.ReauthReason, f.GoTo.ValidRefreshToken(c.RefreshToken))
 	}
-	if res := other.Refresh(context.Background(), "c1", true); res.Outcome != gotoauth.Refreshed {
+	if res := other.Refresh(context.Background(), "c1", true); res.Outcome != sweep.Refreshed {
 		t.Fatalf("next refresh: %+v", res)
 	}
 }
@@ -117,11 +120,11 @@ func TestSlowAnswerIsStored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res := ts.Refresh(context.Background(), "c1", true); res.Outcome != gotoauth.Refreshed {
+	if res := ts.Refresh(context.Background(), "c1", true); res.Outcome != sweep.Refreshed {
 		t.Fatalf("%+v", res)
 	}
 	conn, _ := f.store.Connection(context.Background(), "c1")
-	if !f.srv.ValidRefreshToken(conn.RefreshToken) {
+	if !f.GoTo.ValidRefreshToken(conn.RefreshToken) {
 		t.Fatal("the stored refresh token is not GoTo's latest")
 	}
 }
@@ -147,7 +150,7 @@ func TestConnectTimeoutIsShortAndNotSent(t *testing.T) {
 		Endpoint: gotoauth.Endpoint{TokenURL: "https://" + ln.Addr().String() + "/oauth/token"}}
 	start := time.Now()
 	_, err = c.Refresh(context.Background(), "rt")
-	var te *gotoauth.TimeoutError
+	var te *oauth.TimeoutError
 	if !errors.As(err, &te) || te.Sent {
 		t.Fatalf("err %v (%T), want a TimeoutError with Sent false", err, err)
 	}
@@ -160,7 +163,7 @@ func TestConnectTimeoutIsShortAndNotSent(t *testing.T) {
 // UpdateItem that sets access_token) while on: DynamoDB throttling or an
 // outage after GoTo answered.
 type failingUpdates struct {
-	gotoauth.DynamoDB
+	dynamo.Client
 	on atomic.Bool
 }
 
@@ -168,7 +171,7 @@ func (f *failingUpdates) UpdateItem(ctx context.Context, in *dynamodb.UpdateItem
 	if f.on.Load() && writesTokens(in) {
 		return nil, errors.New("ThrottlingException: Rate of requests exceeds the allowed throughput")
 	}
-	return f.DynamoDB.UpdateItem(ctx, in, opts...)
+	return f.Client.UpdateItem(ctx, in, opts...)
 }
 
 // writesTokens reports the UpdateItem that stores refreshed tokens.
@@ -187,15 +190,15 @@ func writesTokens(in *dynamodb.UpdateItemInput) bool {
 // GoTo's new access token.
 func TestStoreFailureIsLoudAndHandsTheTokenOver(t *testing.T) {
 	f := newFixture(t)
-	fail := &failingUpdates{DynamoDB: f.db}
-	st := store(t, fail, f.table)
+	fail := &failingUpdates{Client: f.db}
+	st := store(t, fail, f.Table)
 	var logs logBuffer
 	ts, err := gotoauth.NewTokenSource(st, f.client, gotoauth.WithStoreRetryBudget(time.Second), gotoauth.WithLogger(logs.logger()), gotoauth.WithMargin(2*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
 	fail.on.Store(true)
-	sum, err := ts.Sweep(context.Background(), gotoauth.SweepOptions{IDs: []string{"c1"}, Force: true})
+	sum, err := ts.Sweep(context.Background(), sweep.Options{IDs: []string{"c1"}, Force: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +215,7 @@ func TestStoreFailureIsLoudAndHandsTheTokenOver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !f.srv.ValidAccessToken(tok) {
+	if !f.GoTo.ValidAccessToken(tok) {
 		t.Fatal("the handed-over access token is not valid at GoTo")
 	}
 	for _, secret := range []string{tok, f.tok.RefreshToken, f.tok.AccessToken} {
@@ -224,15 +227,15 @@ func TestStoreFailureIsLoudAndHandsTheTokenOver(t *testing.T) {
 	// DynamoDB is back: the kept answer is stored first, and the connection
 	// lives on (single-use refresh tokens: the stored one is GoTo's latest).
 	fail.on.Store(false)
-	if res := ts.Refresh(context.Background(), "c1", true); res.Outcome != gotoauth.Refreshed {
+	if res := ts.Refresh(context.Background(), "c1", true); res.Outcome != sweep.Refreshed {
 		t.Fatalf("after the outage: %+v", res)
 	}
 	c, err := st.Connection(context.Background(), "c1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Status != gotoauth.StatusActive || !f.srv.ValidRefreshToken(c.RefreshToken) || f.srv.InvalidGrants() != 0 {
-		t.Fatalf("status %s, refresh token valid %v, %d invalid_grant", c.Status, f.srv.ValidRefreshToken(c.RefreshToken), f.srv.InvalidGrants())
+	if c.Status != gotoauth.StatusActive || !f.GoTo.ValidRefreshToken(c.RefreshToken) || f.GoTo.InvalidGrants() != 0 {
+		t.Fatalf("status %s, refresh token valid %v, %d invalid_grant", c.Status, f.GoTo.ValidRefreshToken(c.RefreshToken), f.GoTo.InvalidGrants())
 	}
 }
 
@@ -242,7 +245,7 @@ func TestLimiterFailureIsLoud(t *testing.T) {
 	f := newFixture(t)
 	var logs logBuffer
 	ts := f.source(gotoauth.WithLimiter(failingLimiter{}), gotoauth.WithLogger(logs.logger()))
-	sum, err := ts.Sweep(context.Background(), gotoauth.SweepOptions{IDs: []string{"c1"}, Force: true})
+	sum, err := ts.Sweep(context.Background(), sweep.Options{IDs: []string{"c1"}, Force: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,10 +255,10 @@ func TestLimiterFailureIsLoud(t *testing.T) {
 	if !strings.Contains(logs.String(), `"level":"ERROR"`) || !strings.Contains(logs.String(), "ThrottlingException") {
 		t.Fatalf("no ERROR with the cause:\n%s", logs.String())
 	}
-	if item := testutil.Item(t, f.db.Client, f.table, "conn#c1"); item["lease_owner"] != nil {
+	if item := testutil.Item(t, f.db.Client, f.Table, "conn#c1"); item["lease_owner"] != nil {
 		t.Fatal("lease left behind")
 	}
-	if f.srv.RefreshRequests() != 0 {
+	if f.GoTo.RefreshRequests() != 0 {
 		t.Fatal("GoTo was called without a rate slot")
 	}
 }
@@ -279,7 +282,7 @@ func TestWaitersTakeNoRateSlot(t *testing.T) {
 	}
 	var slots countingLimiter
 	waiter := f.source(gotoauth.WithLimiter(&slots), gotoauth.WithPollInterval(50*time.Millisecond))
-	f.clock.Advance(58 * time.Minute) // 2 minutes left: inside the margin
+	f.Clock.Advance(58 * time.Minute) // 2 minutes left: inside the margin
 
 	done := make(chan error, 1)
 	go func() { _, err := refresher.AccessToken(context.Background(), "c1"); done <- err }()
@@ -291,8 +294,8 @@ func TestWaitersTakeNoRateSlot(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if slots.n.Load() != 0 || f.srv.RefreshRequests() != 1 || !f.srv.ValidAccessToken(tok) {
-		t.Fatalf("waiter took %d rate slots; %d refreshes; token valid %v", slots.n.Load(), f.srv.RefreshRequests(), f.srv.ValidAccessToken(tok))
+	if slots.n.Load() != 0 || f.GoTo.RefreshRequests() != 1 || !f.GoTo.ValidAccessToken(tok) {
+		t.Fatalf("waiter took %d rate slots; %d refreshes; token valid %v", slots.n.Load(), f.GoTo.RefreshRequests(), f.GoTo.ValidAccessToken(tok))
 	}
 }
 
@@ -300,14 +303,14 @@ func TestWaitersTakeNoRateSlot(t *testing.T) {
 // was handed the token: a process that drains on SIGTERM loses nothing.
 func TestDrainWaitsForStores(t *testing.T) {
 	f := newFixture(t)
-	fail := &failingUpdates{DynamoDB: f.db}
-	st := store(t, fail, f.table, gotoauth.WithClock(f.clock.Now))
+	fail := &failingUpdates{Client: f.db}
+	st := store(t, fail, f.Table, gotoauth.WithClock(f.Clock.Now))
 	ts, err := gotoauth.NewTokenSource(st, f.client, gotoauth.WithStoreRetryBudget(time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
 	fail.on.Store(true)
-	f.clock.Advance(58 * time.Minute)
+	f.Clock.Advance(58 * time.Minute)
 	if _, err := ts.AccessToken(context.Background(), "c1"); err != nil { // handed over after 2 s
 		t.Fatal(err)
 	}
@@ -324,7 +327,7 @@ func TestDrainWaitsForStores(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !f.srv.ValidRefreshToken(c.RefreshToken) || c.RefreshToken == f.tok.RefreshToken {
+	if !f.GoTo.ValidRefreshToken(c.RefreshToken) || c.RefreshToken == f.tok.RefreshToken {
 		t.Fatal("after Drain the stored refresh token is not GoTo's latest")
 	}
 }

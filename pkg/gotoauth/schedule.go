@@ -1,6 +1,10 @@
 package gotoauth
 
-import "time"
+import (
+	"time"
+
+	"github.com/gotoconnector/gotoconnector/internal/tuning"
+)
 
 // Schedule decides when a connection is refreshed next. Its zero value uses
 // the defaults of the connector's configuration.
@@ -16,24 +20,18 @@ type Schedule struct {
 	RefreshTokenLifetime time.Duration
 }
 
-// Defaults of Schedule's fields.
-const (
-	DefaultRefreshInterval      = 24 * time.Hour
-	DefaultRefreshTokenLifetime = 30 * 24 * time.Hour
-)
-
 func (s Schedule) interval() time.Duration {
 	if s.Interval > 0 {
 		return s.Interval
 	}
-	return DefaultRefreshInterval
+	return tuning.DefaultRefreshInterval
 }
 
 func (s Schedule) lifetime() time.Duration {
 	if s.RefreshTokenLifetime > 0 {
 		return s.RefreshTokenLifetime
 	}
-	return DefaultRefreshTokenLifetime
+	return tuning.DefaultRefreshTokenLifetime
 }
 
 // RefreshTokenExpiry is when a refresh token issued at issued expires.

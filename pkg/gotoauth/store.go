@@ -12,16 +12,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/gotoconnector/gotoconnector/internal/connid"
+	"github.com/gotoconnector/gotoconnector/internal/dynamo"
+	"github.com/gotoconnector/gotoconnector/internal/tuning"
 )
-
-// DynamoDB is the part of *dynamodb.Client the store uses.
-type DynamoDB interface {
-	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
-	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
-	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
-}
 
 // Status is the state of a connection.
 type Status string
@@ -33,18 +27,9 @@ const (
 	// StatusReauthRequired: GoTo refused the refresh token for good; the
 	// customer must connect again.
 	StatusReauthRequired Status = "reauth_required"
-)
-
-// Store errors.
-var (
-	// ErrNotFound: no connection has that id.
-	ErrNotFound = errors.New("gotoauth: connection not found")
-	// ErrReauthRequired: the connection needs the customer to connect
-	// again; errors.Is matches it on the error of TokenSource.AccessToken.
-	ErrReauthRequired = errors.New("gotoauth: connection needs to be connected again")
-	// ErrNoRefreshToken: a code exchange answered without a refresh token,
-	// so the connection could not be kept alive; it is not stored.
-	ErrNoRefreshToken = errors.New("gotoauth: GoTo sent no refresh token with the code exchange")
+	// StatusDisconnected is the status a connection.disconnected event
+	// carries: the connection was deleted. No stored connection has it.
+	StatusDisconnected Status = "disconnected"
 )
 
 // dueShards is how many partitions of the due index the connections are
@@ -77,6 +62,9 @@ type Connection struct {
 	FailureCount int
 	// LastError is the code of the last failed refresh, if any.
 	LastError string
+	// ImportedAt is when cmd/import (Store.ImportConnection) stored the
+	// connection; zero for one made through the connect flow.
+	ImportedAt time.Time
 	// Revision is the store's write counter: it grows by one with every
 	// write of new tokens (and with a re-authorization mark). It is not
 	// GoTo's Token.Version.
@@ -90,9 +78,10 @@ type Connection struct {
 // DynamoDB table with the string partition key pk. Build it with NewStore;
 // it is safe for concurrent use.
 type Store struct {
-	db         DynamoDB
+	db         dynamo.Client
 	table      string
 	cipher     *TokenCipher
+	kms        *KMSCipher
 	requireEnc bool
 	schedule   Schedule
 	now        func() time.Time
@@ -104,8 +93,14 @@ type StoreOption func(*Store)
 // WithTokenCipher encrypts tokens at rest (and decrypts them on read).
 func WithTokenCipher(c *TokenCipher) StoreOption { return func(s *Store) { s.cipher = c } }
 
+// WithKMSCipher encrypts tokens at rest under KMS data keys (enc:kms1:,
+// see KMSCipher) and decrypts them on read. With WithTokenCipher as well,
+// values of the older enc:v1: format stay readable while their keys are
+// there; every write uses KMS. Build the cipher for this store's table.
+func WithKMSCipher(k *KMSCipher) StoreOption { return func(s *Store) { s.kms = k } }
+
 // RequireEncryption makes the store refuse to read or write a plain token:
-// NewStore fails without WithTokenCipher, and a stored token that is not
+// NewStore fails without WithTokenCipher or WithKMSCipher, and a stored token that is not
 // encrypted reads as an ErrTokenKey error instead of being used.
 func RequireEncryption() StoreOption { return func(s *Store) { s.requireEnc = true } }
 
@@ -113,14 +108,24 @@ func RequireEncryption() StoreOption { return func(s *Store) { s.requireEnc = tr
 // the defaults.
 func WithSchedule(sch Schedule) StoreOption { return func(s *Store) { s.schedule = sch } }
 
-// WithClock sets the clock expiries, leases and schedules are judged by;
-// the default is time.Now. Tests use it to move time.
-func WithClock(now func() time.Time) StoreOption { return func(s *Store) { s.now = now } }
+// Tune changes knobs that only the connector's own code sets (see
+// internal/tuning: the clock tests move). Call it after NewStore and before
+// the first use.
+func (s *Store) Tune(fs ...func(*tuning.Store)) {
+	k := tuning.Store{Now: s.now}
+	for _, f := range fs {
+		f(&k)
+	}
+	if k.Now == nil {
+		k.Now = time.Now
+	}
+	s.now = k.Now
+}
 
-// NewStore returns a store on table, through db (usually a
-// *dynamodb.Client). It fails when db or table is missing, or when
+// NewStore returns a store on table, through db: a *dynamodb.Client (from
+// dynamodb.NewFromConfig). It fails when db or table is missing, or when
 // RequireEncryption is given without a cipher.
-func NewStore(db DynamoDB, table string, opts ...StoreOption) (*Store, error) {
+func NewStore(db dynamo.Client, table string, opts ...StoreOption) (*Store, error) {
 	s := &Store{db: db, table: table, now: time.Now}
 	for _, o := range opts {
 		o(s)
@@ -130,8 +135,10 @@ func NewStore(db DynamoDB, table string, opts ...StoreOption) (*Store, error) {
 		return nil, fmt.Errorf("%w: NewStore needs a DynamoDB client", ErrNotConfigured)
 	case table == "":
 		return nil, fmt.Errorf("%w: NewStore needs a table name", ErrNotConfigured)
-	case s.requireEnc && s.cipher == nil:
+	case s.requireEnc && s.cipher == nil && s.kms == nil:
 		return nil, fmt.Errorf("%w: the store requires encryption but has no token cipher", ErrNotConfigured)
+	case s.kms != nil && s.kms.table != table:
+		return nil, fmt.Errorf("%w: the KMS cipher is bound to table %q, not %q", ErrNotConfigured, s.kms.table, table)
 	case s.now == nil:
 		s.now = time.Now
 	}
@@ -163,7 +170,7 @@ func (s *Store) Connection(ctx context.Context, id string) (*Connection, error) 
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	if !ValidConnectionID(id) {
+	if !connid.Valid(id) {
 		return nil, ErrInvalidConnectionID
 	}
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
@@ -177,7 +184,7 @@ func (s *Store) Connection(ctx context.Context, id string) (*Connection, error) 
 	if out.Item == nil {
 		return nil, ErrNotFound
 	}
-	return s.decode(out.Item)
+	return s.decode(ctx, out.Item)
 }
 
 // SaveConnection stores the token of a finished consent for connection id.
@@ -189,7 +196,7 @@ func (s *Store) SaveConnection(ctx context.Context, id string, tok *Token) (*Con
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	if !ValidConnectionID(id) {
+	if !connid.Valid(id) {
 		return nil, ErrInvalidConnectionID
 	}
 	if tok == nil || tok.AccessToken == "" {
@@ -198,36 +205,80 @@ func (s *Store) SaveConnection(ctx context.Context, id string, tok *Token) (*Con
 	if tok.RefreshToken == "" {
 		return nil, ErrNoRefreshToken
 	}
-	now := s.now()
+	c := s.newConnection(id, tok, s.now(), time.Time{})
+	// A slower, older consent must not overwrite a newer one.
+	cond := expression.Or(
+		expression.AttributeNotExists(expression.Name("pk")),
+		expression.Or(
+			expression.AttributeNotExists(expression.Name("connected_at")),
+			expression.Name("connected_at").LessThanEqual(expression.Value(unix(c.ConnectedAt))),
+		),
+	)
+	err := s.writeConnection(ctx, c, cond)
+	if isConditionFailed(err) {
+		return nil, errors.New("gotoauth: a newer consent for this connection was stored meanwhile")
+	}
+	if err != nil {
+		return nil, storeError("storing the connection", err)
+	}
+	return c, nil
+}
+
+// newConnection is connection id as a consent (or an import) at now leaves
+// it: active, tok's tokens and identity, scheduled. The refresh token was
+// issued at refreshIssued, or now when that is zero.
+func (s *Store) newConnection(id string, tok *Token, now, refreshIssued time.Time) *Connection {
+	if refreshIssued.IsZero() {
+		refreshIssued = now
+	}
 	c := &Connection{
 		ConnectionID:          id,
 		Status:                StatusActive,
 		AccessToken:           tok.AccessToken,
 		RefreshToken:          tok.RefreshToken,
 		AccessTokenExpiresAt:  tok.Expiry,
-		RefreshTokenExpiresAt: s.schedule.RefreshTokenExpiry(now),
+		RefreshTokenExpiresAt: s.schedule.RefreshTokenExpiry(refreshIssued),
 		ConnectedAt:           now,
 		RefreshedAt:           now,
 		Identity:              tok.Identity,
 	}
 	c.NextRefreshAt = s.schedule.Next(now, c.AccessTokenExpiresAt, c.RefreshTokenExpiresAt)
+	return c
+}
 
+// writeConnection writes c, a whole new state of its connection (see
+// newConnection), if cond holds: its tokens sealed, its schedule, and
+// nothing left of the refresher's bookkeeping (lease, failures,
+// re-authorization) or of an identity that did not come with it. It sets
+// c.Revision. The error is DynamoDB's (isConditionFailed when cond did not
+// hold).
+func (s *Store) writeConnection(ctx context.Context, c *Connection, cond expression.ConditionBuilder) error {
+	id := c.ConnectionID
+	access, err := s.seal(ctx, c.AccessToken, id)
+	if err != nil {
+		return err
+	}
+	refresh, err := s.seal(ctx, c.RefreshToken, id)
+	if err != nil {
+		return err
+	}
 	// The identity is written apart: one that did not arrive is removed, a
 	// reconnect to another GoTo account leaves nothing of the previous one.
 	upd, err := setItem(expression.UpdateBuilder{}, connItem{
 		ConnectionID:          id,
 		Status:                StatusActive,
-		AccessToken:           s.seal(c.AccessToken, id),
-		RefreshToken:          s.seal(c.RefreshToken, id),
+		AccessToken:           access,
+		RefreshToken:          refresh,
 		AccessTokenExpiresAt:  unix(c.AccessTokenExpiresAt),
 		RefreshTokenExpiresAt: unix(c.RefreshTokenExpiresAt),
-		ConnectedAt:           unix(now),
-		RefreshedAt:           unix(now),
+		ConnectedAt:           unix(c.ConnectedAt),
+		RefreshedAt:           unix(c.RefreshedAt),
 		DueShard:              dueShard(id),
 		NextRefreshAt:         unix(c.NextRefreshAt),
+		ImportedAt:            unix(c.ImportedAt),
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	upd = upd.Add(expression.Name("version"), expression.Value(1)).
 		Remove(expression.Name("lease_owner")).
@@ -240,24 +291,17 @@ func (s *Store) SaveConnection(ctx context.Context, id string, tok *Token) (*Con
 		Remove(expression.Name("last_error")).
 		Remove(expression.Name("last_error_at")).
 		Remove(expression.Name(failingAttr))
-	upd = setIdentity(upd, tok.Identity, true)
-	// A slower, older consent must not overwrite a newer one.
-	cond := expression.Or(
-		expression.AttributeNotExists(expression.Name("pk")),
-		expression.Or(
-			expression.AttributeNotExists(expression.Name("connected_at")),
-			expression.Name("connected_at").LessThanEqual(expression.Value(unix(now))),
-		),
-	)
+	if c.ImportedAt.IsZero() {
+		// A consent through the connect flow replaces an imported one.
+		upd = upd.Remove(expression.Name(importedAttr))
+	}
+	upd = setIdentity(upd, c.Identity, true)
 	attrs, err := s.update(ctx, id, upd, cond, types.ReturnValueUpdatedNew)
 	if err != nil {
-		if isConditionFailed(err) {
-			return nil, errors.New("gotoauth: a newer consent for this connection was stored meanwhile")
-		}
-		return nil, storeError("storing the connection", err)
+		return err
 	}
 	c.Revision = revision(attrs)
-	return c, nil
+	return nil
 }
 
 // update applies upd to connection id's item if cond holds, in one
@@ -282,18 +326,31 @@ func (s *Store) update(ctx context.Context, id string, upd expression.UpdateBuil
 	return out.Attributes, nil
 }
 
-// seal encrypts a token when a cipher is configured.
-func (s *Store) seal(token, id string) string {
-	if s.cipher == nil {
-		return token
+// seal encrypts a token for connection id: under KMS when configured,
+// else under the active key of the token cipher, else not at all. A KMS
+// failure is an ErrStore error.
+func (s *Store) seal(ctx context.Context, token, id string) (string, error) {
+	switch {
+	case s.kms != nil:
+		return s.kms.Encrypt(ctx, token, id)
+	case s.cipher != nil:
+		return s.cipher.Encrypt(token, id), nil
+	default:
+		return token, nil
 	}
-	return s.cipher.Encrypt(token, id)
 }
 
-// open decrypts a stored token, refusing a plain one when the store
-// requires encryption.
-func (s *Store) open(value, id string) (string, error) {
-	if s.requireEnc && value != "" && !strings.HasPrefix(value, encPrefix) {
+// open decrypts a stored token (enc:kms1: through the KMS cipher, enc:v1:
+// through the token cipher), refusing a plain one when the store requires
+// encryption.
+func (s *Store) open(ctx context.Context, value, id string) (string, error) {
+	switch {
+	case strings.HasPrefix(value, kmsPrefix):
+		if s.kms == nil {
+			return "", fmt.Errorf("%w: it is encrypted under KMS but no KMS key is configured", ErrTokenKey)
+		}
+		return s.kms.Decrypt(ctx, value, id)
+	case s.requireEnc && value != "" && !strings.HasPrefix(value, encPrefix):
 		return "", fmt.Errorf("%w: a stored token is not encrypted and the store requires encryption", ErrTokenKey)
 	}
 	return s.cipher.Decrypt(value, id)

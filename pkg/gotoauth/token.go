@@ -28,7 +28,7 @@ type Token struct {
 	// Expiry is when the access token expires, computed from expires_in
 	// (a number, or a string in older answers) at the time of the answer.
 	// An answer without a readable expires_in gets GoTo's documented life,
-	// DefaultAccessTokenLifetime, so Expiry is never zero on a parsed Token.
+	// an hour, so Expiry is never zero on a parsed Token.
 	Expiry time.Time
 
 	// Identity is who the token belongs to (any field may be missing:
@@ -49,9 +49,9 @@ func (t *Token) String() string {
 		t.Expiry.UTC().Format(time.RFC3339), t.Account(), t.RefreshToken != "")
 }
 
-// DefaultAccessTokenLifetime is GoTo's documented access token life, assumed
+// defaultAccessTokenLifetime is GoTo's documented access token life, assumed
 // when an answer has no expires_in or one that cannot be read.
-const DefaultAccessTokenLifetime = time.Hour
+const defaultAccessTokenLifetime = time.Hour
 
 // maxExpiresIn caps a believable expires_in (older answers sent
 // "30758399", about a year); beyond it the default life is assumed.
@@ -97,7 +97,7 @@ func parseToken(body []byte, now time.Time) (*Token, error) {
 	// expires_in, assume GoTo's documented hour.
 	secs, err := strconv.ParseFloat(str("expires_in"), 64)
 	if err != nil || math.IsNaN(secs) || secs < 0 || secs > maxExpiresIn {
-		secs = DefaultAccessTokenLifetime.Seconds()
+		secs = defaultAccessTokenLifetime.Seconds()
 	}
 	t.Expiry = now.Add(time.Duration(secs * float64(time.Second)))
 	return t, nil

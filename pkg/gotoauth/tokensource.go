@@ -9,12 +9,15 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gotoconnector/gotoconnector/internal/oauth"
+	"github.com/gotoconnector/gotoconnector/internal/sweep"
+	"github.com/gotoconnector/gotoconnector/internal/tuning"
 	"golang.org/x/sync/singleflight"
 )
 
-// DefaultMargin is how long before its expiry TokenSource replaces an
+// defaultMargin is how long before its expiry TokenSource replaces an
 // access token.
-const DefaultMargin = 5 * time.Minute
+const defaultMargin = 5 * time.Minute
 
 // TokenSource gives a SaaS backend a valid access token for a connection
 // whenever it calls a GoTo API, and keeps connections alive. Build it with
@@ -29,17 +32,17 @@ const DefaultMargin = 5 * time.Minute
 // a hot connection costs no DynamoDB call while its token is fresh.
 //
 // Once GoTo has answered a refresh, its answer is kept: the store is retried
-// for up to the store retry budget (DefaultStoreRetryBudget) and the new
+// for up to the store retry budget (4 minutes) and the new
 // access token is handed to the caller meanwhile. A store that finally fails
 // is logged at ERROR and reported as StoreFailed.
 //
 // Errors: see Classify. errors.Is(err, ErrReauthRequired) means the
 // customer must connect again; errors.Is(err, ErrNotFound) that there is no
-// such connection; IsTransient(err) that trying again later is right.
+// such connection; Classify(err) == Transient that trying again later is right.
 type TokenSource struct {
 	store   *Store
 	client  *Client
-	limiter Limiter
+	limiter tuning.Limiter
 	owner   string
 	logger  *slog.Logger
 	events  EventSink
@@ -68,10 +71,6 @@ type pendingStore struct{ prev, next *Connection }
 // Option configures a TokenSource.
 type Option func(*TokenSource)
 
-// WithMargin sets how long before expiry an access token is replaced;
-// DefaultMargin when unset.
-func WithMargin(d time.Duration) Option { return func(ts *TokenSource) { ts.margin = d } }
-
 // WithRateLimit holds calls to GoTo's token endpoint under perSecond, for
 // this process and, through a per-second window item in the table, for
 // every refresher sharing the table and the OAuth client id: the scheduled
@@ -81,10 +80,6 @@ func WithMargin(d time.Duration) Option { return func(ts *TokenSource) { ts.marg
 func WithRateLimit(perSecond float64) Option {
 	return func(ts *TokenSource) { ts.limiter = rateLimit{perSecond: perSecond} }
 }
-
-// WithLimiter paces calls to GoTo with l instead (a *rate.Limiter from
-// golang.org/x/time/rate is one).
-func WithLimiter(l Limiter) Option { return func(ts *TokenSource) { ts.limiter = l } }
 
 // WithLogger sets where refresh failures are logged (never a token);
 // slog.Default() when unset.
@@ -96,25 +91,9 @@ func WithLogger(l *slog.Logger) Option { return func(ts *TokenSource) { ts.logge
 func WithEvents(sink EventSink) Option { return func(ts *TokenSource) { ts.events = sink } }
 
 // WithCacheSize bounds the in-process token cache to n connections
-// (default 10,000; 0 turns the cache off).
+// (default 10,000; 0 turns the cache off, for a process that must see a
+// disconnect or another process's refresh at its next call).
 func WithCacheSize(n int) Option { return func(ts *TokenSource) { ts.cache = newTokenCache(n) } }
-
-// WithStoreRetryBudget sets how long the answer of a refresh is retried
-// against the store; DefaultStoreRetryBudget when unset.
-func WithStoreRetryBudget(d time.Duration) Option {
-	return func(ts *TokenSource) { ts.storeRetry = d }
-}
-
-// WithRetryBackoff shapes the schedule after transient refresh failures:
-// base * 2^(failures-1), at most max, at least GoTo's Retry-After
-// (defaults: 1 minute and 1 hour).
-func WithRetryBackoff(base, max time.Duration) Option {
-	return func(ts *TokenSource) { ts.retryBase, ts.retryMax = base, max }
-}
-
-// WithPollInterval sets how often a caller waiting for another process's
-// refresh reads the connection again (default 100ms).
-func WithPollInterval(d time.Duration) Option { return func(ts *TokenSource) { ts.poll = d } }
 
 // NewTokenSource returns a token source for the connections in store,
 // refreshing them with client. It fails when either is missing or was not
@@ -128,7 +107,7 @@ func NewTokenSource(store *Store, client *Client, opts ...Option) (*TokenSource,
 	}
 	ts := &TokenSource{
 		store: store, client: client, owner: newOwnerID(),
-		margin: DefaultMargin, storeRetry: DefaultStoreRetryBudget,
+		margin: defaultMargin, storeRetry: defaultStoreRetryBudget,
 		retryBase: time.Minute, retryMax: time.Hour, poll: 100 * time.Millisecond,
 		cache:    newTokenCache(10000),
 		unstored: map[string]chan struct{}{},
@@ -144,13 +123,30 @@ func NewTokenSource(store *Store, client *Client, opts ...Option) (*TokenSource,
 		ts.limiter = newRateLimit(store, client.ClientID, rl.perSecond)
 		ts.rate = rl.perSecond
 	}
-	switch {
-	case ts.margin <= 0 || ts.storeRetry <= 0 || ts.retryBase <= 0 || ts.retryMax < ts.retryBase || ts.poll <= 0:
-		return nil, fmt.Errorf("%w: durations given to NewTokenSource must be positive (and the backoff's max at least its base)", ErrNotConfigured)
-	case ts.logger == nil:
+	if ts.logger == nil {
 		ts.logger = slog.Default()
 	}
 	return ts, nil
+}
+
+// Tune changes knobs that only the connector's own code sets (its
+// functions and tests; see internal/tuning): each f sees the values in
+// force and changes what it wants. Call it after NewTokenSource and before
+// the first use. It fails, changing nothing, when a duration is not
+// positive or the backoff's max is below its base.
+func (ts *TokenSource) Tune(fs ...func(*tuning.TokenSource)) error {
+	k := tuning.TokenSource{
+		Margin: ts.margin, StoreRetryBudget: ts.storeRetry,
+		RetryBase: ts.retryBase, RetryMax: ts.retryMax, PollInterval: ts.poll, Limiter: ts.limiter,
+	}
+	for _, f := range fs {
+		f(&k)
+	}
+	if k.Margin <= 0 || k.StoreRetryBudget <= 0 || k.RetryBase <= 0 || k.RetryMax < k.RetryBase || k.PollInterval <= 0 {
+		return fmt.Errorf("%w: tuned durations must be positive (and the backoff's max at least its base)", ErrNotConfigured)
+	}
+	ts.margin, ts.storeRetry, ts.retryBase, ts.retryMax, ts.poll, ts.limiter = k.Margin, k.StoreRetryBudget, k.RetryBase, k.RetryMax, k.PollInterval, k.Limiter
+	return nil
 }
 
 func (ts *TokenSource) check() error {
@@ -252,9 +248,9 @@ func (ts *TokenSource) refreshOnDemand(ctx context.Context, id string, minValid 
 	for {
 		res := ts.refreshHandingOff(ctx, id, need{accessExpires: ts.store.now().Add(minValid)})
 		switch {
-		case res.Outcome == Refreshed || res.Outcome == StoreFailed && res.Connection != nil:
+		case res.Outcome == sweep.Refreshed || res.Outcome == sweep.StoreFailed && res.Connection != nil:
 			return res.Connection, nil
-		case res.Outcome == ReauthRequired || errors.Is(res.Err, ErrReauthRequired):
+		case res.Outcome == sweep.ReauthRequired || errors.Is(res.Err, ErrReauthRequired):
 			ts.cache.drop(id)
 			return nil, reauthError(res.Connection.reason(), res.Err)
 		case errors.Is(res.Err, ErrNotFound):
@@ -269,7 +265,7 @@ func (ts *TokenSource) refreshOnDemand(ctx context.Context, id string, minValid 
 		case errors.Is(res.Err, errLeaseHeld), errors.Is(res.Err, errStale):
 			// Another process is refreshing, or just wrote new tokens:
 			// look again, with plain reads (no rate slot).
-		case res.Outcome == Deferred:
+		case res.Outcome == sweep.Deferred:
 			return nil, res.Err
 		default:
 			// A failed refresh: a token that is still valid (if within the
@@ -320,3 +316,6 @@ func (ts *TokenSource) Drain(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// newOwnerID returns a fresh, random lease owner id.
+func newOwnerID() string { return "refresher-" + oauth.RandomString(9) }

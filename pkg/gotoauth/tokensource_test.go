@@ -11,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	tw "github.com/gotoconnector/gotoconnector/internal/testing/world"
+
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
+	"github.com/gotoconnector/gotoconnector/internal/sweep"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
 )
@@ -34,48 +36,39 @@ func (c *countingDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInpu
 	return c.Client.UpdateItem(ctx, in, opts...)
 }
 
-// fixture is one connected customer: GoTo, a table, a store.
+// fixture is one connected customer: GoTo (single-use refresh tokens), a
+// table reached through a counting client, a store.
 type fixture struct {
-	t      testing.TB
-	clock  *testutil.Clock // GoTo's, the client's and the store's
-	srv    *gototest.Server
+	*tw.World
 	client *gotoauth.Client
 	db     *countingDB
-	table  string
 	store  *gotoauth.Store
 	tok    *gotoauth.Token
 }
 
 func newFixture(t testing.TB, opts ...gototest.Option) *fixture {
 	t.Helper()
-	clock := testutil.NewClock(time.Now())
-	srv := gototest.NewServer(append([]gototest.Option{gototest.WithSingleUseRefreshTokens(), gototest.WithClock(clock.Now)}, opts...)...)
-	t.Cleanup(srv.Close)
-	raw, table := testutil.Table(t)
-	f := &fixture{t: t, clock: clock, srv: srv, client: newClient(srv), db: &countingDB{Client: raw}, table: table}
-	f.client.Now = clock.Now
-	f.store = store(t, f.db, table, gotoauth.WithClock(clock.Now))
+	w := tw.New(t, append([]gototest.Option{gototest.WithSingleUseRefreshTokens()}, opts...)...)
+	f := &fixture{World: w, db: &countingDB{Client: w.Raw}}
+	w.DB = f.db
+	w.ConnectTimeout, w.AnswerTimeout = 0, 2*time.Second
+	f.client, f.store = w.Client(), w.Store()
 	f.tok = f.connect("c1")
 	return f
 }
 
+// connect connects one more customer and returns its token.
 func (f *fixture) connect(id string) *gotoauth.Token {
-	f.t.Helper()
-	tok, err := f.client.Exchange(context.Background(), consent(f.t, f.srv, f.client, ""), "")
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	if _, err := f.store.SaveConnection(context.Background(), id, tok); err != nil {
-		f.t.Fatal(err)
-	}
-	return tok
+	f.T.Helper()
+	f.Connect(id)
+	return f.Tokens[len(f.Tokens)-1]
 }
 
 func (f *fixture) source(opts ...gotoauth.Option) *gotoauth.TokenSource {
-	f.t.Helper()
+	f.T.Helper()
 	ts, err := gotoauth.NewTokenSource(f.store, f.client, opts...)
 	if err != nil {
-		f.t.Fatal(err)
+		f.T.Fatal(err)
 	}
 	return ts
 }
@@ -87,10 +80,10 @@ func TestZeroValuesDoNotPanic(t *testing.T) {
 	if _, err := ts.AccessToken(ctx, "c"); err == nil {
 		t.Error("zero TokenSource: AccessToken without error")
 	}
-	if _, err := ts.Sweep(ctx, gotoauth.SweepOptions{}); err == nil {
+	if _, err := ts.Sweep(ctx, sweep.Options{}); err == nil {
 		t.Error("zero TokenSource: Sweep without error")
 	}
-	if res := ts.Refresh(ctx, "c", true); res.Err == nil || res.Outcome != gotoauth.Failed {
+	if res := ts.Refresh(ctx, "c", true); res.Err == nil || res.Outcome != sweep.Failed {
 		t.Errorf("zero TokenSource: Refresh %+v", res)
 	}
 	if _, err := ts.Client(ctx, "c").Get("http://127.0.0.1:1/"); err == nil {
@@ -196,7 +189,7 @@ func TestClientRefreshesOnceOnRejection(t *testing.T) {
 		bodies = append(bodies, string(b))
 		mu.Unlock()
 		tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !f.srv.ValidAccessToken(tok) {
+		if !f.GoTo.ValidAccessToken(tok) {
 			http.Error(w, `{"int_err_code":"InvalidToken"}`, http.StatusUnauthorized)
 			return
 		}
@@ -207,7 +200,7 @@ func TestClientRefreshesOnceOnRejection(t *testing.T) {
 	})
 	apiSrv := newHTTPServer(t, api)
 
-	f.srv.ExpireAccessToken(f.tok.AccessToken)
+	f.GoTo.ExpireAccessToken(f.tok.AccessToken)
 	resp, err := ts.Client(ctx, "c1").Post(apiSrv+"/echo", "text/plain", bytes.NewReader([]byte("payload")))
 	if err != nil {
 		t.Fatal(err)
@@ -217,8 +210,8 @@ func TestClientRefreshesOnceOnRejection(t *testing.T) {
 	if resp.StatusCode != 200 || string(got) != "payload" || len(bodies) != 2 || bodies[1] != "payload" {
 		t.Fatalf("status %d body %q, server saw %q", resp.StatusCode, got, bodies)
 	}
-	if f.srv.RefreshRequests() != 1 {
-		t.Fatalf("%d refreshes, want 1", f.srv.RefreshRequests())
+	if f.GoTo.RefreshRequests() != 1 {
+		t.Fatalf("%d refreshes, want 1", f.GoTo.RefreshRequests())
 	}
 
 	resp, err = ts.Client(ctx, "c1").Get(apiSrv + "/forbidden")
@@ -227,8 +220,8 @@ func TestClientRefreshesOnceOnRejection(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 403 || !strings.Contains(string(body), "NoPermission") || f.srv.RefreshRequests() != 1 {
-		t.Fatalf("403: status %d body %q, %d refreshes", resp.StatusCode, body, f.srv.RefreshRequests())
+	if resp.StatusCode != 403 || !strings.Contains(string(body), "NoPermission") || f.GoTo.RefreshRequests() != 1 {
+		t.Fatalf("403: status %d body %q, %d refreshes", resp.StatusCode, body, f.GoTo.RefreshRequests())
 	}
 
 	// Ten callers see the token rejected at once: one refresh.
@@ -236,7 +229,7 @@ func TestClientRefreshesOnceOnRejection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.srv.ExpireAccessToken(cur)
+	f.GoTo.ExpireAccessToken(cur)
 	var wg sync.WaitGroup
 	for i := 0; i < 10; i++ {
 		wg.Add(1)
@@ -254,8 +247,8 @@ func TestClientRefreshesOnceOnRejection(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if f.srv.RefreshRequests() != 2 || f.srv.InvalidGrants() != 0 {
-		t.Fatalf("%d refreshes (want 2 in all), %d invalid_grant", f.srv.RefreshRequests(), f.srv.InvalidGrants())
+	if f.GoTo.RefreshRequests() != 2 || f.GoTo.InvalidGrants() != 0 {
+		t.Fatalf("%d refreshes (want 2 in all), %d invalid_grant", f.GoTo.RefreshRequests(), f.GoTo.InvalidGrants())
 	}
 }
 

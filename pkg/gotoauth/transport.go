@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/gotoconnector/gotoconnector/internal/sweep"
 )
 
 // Client returns an HTTP client for GoTo's APIs on behalf of connection id:
@@ -135,7 +137,7 @@ func (ts *TokenSource) refreshRejected(ctx context.Context, id, rejected string)
 			}
 			res := ts.refreshHandingOff(fctx, id, need{force: true, revision: c.Revision})
 			switch {
-			case res.Outcome == Refreshed || res.Outcome == StoreFailed && res.Connection != nil:
+			case res.Outcome == sweep.Refreshed || res.Outcome == sweep.StoreFailed && res.Connection != nil:
 				return res.Connection, nil
 			case errors.Is(res.Err, errLeaseHeld), errors.Is(res.Err, errNotNeeded), errors.Is(res.Err, errStale):
 				// Someone else is at it, or was: read again.

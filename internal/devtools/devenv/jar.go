@@ -61,17 +61,27 @@ func startJar(dir string, port int) (*jarProcess, error) {
 		return nil, fmt.Errorf("devenv: java is needed to run DynamoDB Local "+
 			"(install Java 17, e.g. apt-get install -y openjdk-17-jre-headless): %w", err)
 	}
-	p := &jarProcess{out: newTailBuffer(tailLines), done: make(chan struct{})}
-	p.cmd = exec.Command(java, "-Djava.library.path="+jarLibDir,
+	cmd := exec.Command(java, "-Djava.library.path="+jarLibDir,
 		"-jar", jarName, "-inMemory", "-port", strconv.Itoa(port))
-	p.cmd.Dir = dir
+	cmd.Dir = dir
+	p, err := startProcess(cmd)
+	if err != nil {
+		return nil, fmt.Errorf("devenv: starting DynamoDB Local in %s: %w", dir, err)
+	}
+	return p, nil
+}
+
+// startProcess starts cmd in its own process group, its output kept in a
+// tail buffer, and watches for its exit.
+func startProcess(cmd *exec.Cmd) (*jarProcess, error) {
+	p := &jarProcess{cmd: cmd, out: newTailBuffer(tailLines), done: make(chan struct{})}
 	p.cmd.Stdout = p.out
 	p.cmd.Stderr = p.out
 	p.cmd.SysProcAttr = processGroupAttr()
 	// Do not hang in Wait if a stray child keeps the output pipe open.
 	p.cmd.WaitDelay = 2 * time.Second
 	if err := p.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("devenv: starting DynamoDB Local in %s: %w", dir, err)
+		return nil, err
 	}
 	go func() {
 		p.err = p.cmd.Wait()

@@ -49,7 +49,7 @@ func ResignExpiredLink(event, key []byte, now time.Time, ttl time.Duration) ([]b
 	}
 	link.Expires = now.Add(ttl)
 	q.Set("expires", strconv.FormatInt(link.Expires.Unix(), 10))
-	q.Set("signature", gotoauth.LinkSignature(key, link))
+	q.Set("signature", link.Signature(key))
 	ev["rawQueryString"] = q.Encode()
 	params := map[string]any{}
 	for k, vs := range q {

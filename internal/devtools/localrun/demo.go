@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gotoconnector/gotoconnector/internal/oauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
@@ -88,7 +89,7 @@ func (s *Stack) returnPage(w http.ResponseWriter, r *http.Request) {
 		}
 	case "error":
 		p.Title, p.Class = "GoTo account not connected", "err"
-		p.Message = "The connector reported error=" + gotoauth.SafeErrorCode(q.Get("error")) + "."
+		p.Message = "The connector reported error=" + oauth.SafeCode(q.Get("error")) + "."
 	default:
 		p.Title = "Demo SaaS: connect GoTo"
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/gotoconnector/gotoconnector/internal/connid"
 	"github.com/gotoconnector/gotoconnector/internal/devtools/apigw"
 	"github.com/gotoconnector/gotoconnector/internal/devtools/devenv"
 	"github.com/gotoconnector/gotoconnector/internal/service/config"
@@ -261,7 +262,7 @@ func (s *Stack) routes() http.Handler {
 
 func trimID(id string) string {
 	id = strings.TrimSpace(id)
-	if !gotoauth.ValidConnectionID(id) {
+	if !connid.Valid(id) {
 		return ""
 	}
 	return id

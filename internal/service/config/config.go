@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gotoconnector/gotoconnector/internal/oauth"
+	"github.com/gotoconnector/gotoconnector/internal/tuning"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
@@ -27,6 +29,11 @@ type Config struct {
 	Endpoint    gotoauth.Endpoint // GOTO_AUTHORIZE_URL, GOTO_TOKEN_URL
 	RedirectURI string            // GOTO_REDIRECT_URI
 	TableName   string            // TABLE_NAME
+
+	// TokenKMSKeyID is the KMS key (ARN, id or alias) whose data keys
+	// encrypt tokens at rest (TOKEN_KMS_KEY_ID); empty: the Secrets Manager
+	// keys of token_encryption_keys, or none.
+	TokenKMSKeyID string
 
 	// AllowedReturnOrigins are the normalised origins ("https://app.example.com")
 	// a connect link may send the browser back to (ALLOWED_RETURN_ORIGINS).
@@ -94,16 +101,17 @@ func Load(getenv func(string) string) (*Config, error) {
 		LinkSigningKey: getenv("GOTO_LINK_SIGNING_KEY"),
 		RedirectURI:    required("GOTO_REDIRECT_URI"),
 		TableName:      required("TABLE_NAME"),
+		TokenKMSKeyID:  get("TOKEN_KMS_KEY_ID"),
 		Endpoint: gotoauth.Endpoint{
 			AuthURL:  get("GOTO_AUTHORIZE_URL"),
 			TokenURL: get("GOTO_TOKEN_URL"),
 		},
 	}
 	if c.Endpoint.AuthURL == "" {
-		c.Endpoint.AuthURL = gotoauth.CurrentEndpoint.AuthURL
+		c.Endpoint.AuthURL = oauth.GoToAuthURL
 	}
 	if c.Endpoint.TokenURL == "" {
-		c.Endpoint.TokenURL = gotoauth.CurrentEndpoint.TokenURL
+		c.Endpoint.TokenURL = oauth.GoToTokenURL
 	}
 	for _, u := range []struct{ name, value string }{
 		{"GOTO_AUTHORIZE_URL", c.Endpoint.AuthURL},
@@ -140,9 +148,9 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 
 	c.Schedule = gotoauth.Schedule{
-		Interval:             duration("REFRESH_INTERVAL", gotoauth.DefaultRefreshInterval, false),
+		Interval:             duration("REFRESH_INTERVAL", tuning.DefaultRefreshInterval, false),
 		AccessTokenAhead:     duration("ACCESS_TOKEN_REFRESH_AHEAD", 0, true),
-		RefreshTokenLifetime: duration("REFRESH_TOKEN_LIFETIME", gotoauth.DefaultRefreshTokenLifetime, false),
+		RefreshTokenLifetime: duration("REFRESH_TOKEN_LIFETIME", tuning.DefaultRefreshTokenLifetime, false),
 	}
 
 	c.RefreshRateLimit = 10

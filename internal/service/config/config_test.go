@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gotoconnector/gotoconnector/internal/oauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
@@ -27,7 +28,7 @@ func TestLoadDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Endpoint != gotoauth.CurrentEndpoint {
+	if c.Endpoint != (gotoauth.Endpoint{AuthURL: oauth.GoToAuthURL, TokenURL: oauth.GoToTokenURL}) {
 		t.Errorf("endpoint = %+v", c.Endpoint)
 	}
 	if !c.PKCE || c.RefreshRateLimit != 10 || c.Schedule.Interval != 24*time.Hour ||

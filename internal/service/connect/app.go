@@ -15,9 +15,11 @@ import (
 	"os"
 	"time"
 
+	"github.com/gotoconnector/gotoconnector/internal/dynamo"
 	"github.com/gotoconnector/gotoconnector/internal/service/config"
 	"github.com/gotoconnector/gotoconnector/internal/service/platform"
 	"github.com/gotoconnector/gotoconnector/internal/service/secrets"
+	"github.com/gotoconnector/gotoconnector/internal/tuning"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
@@ -27,7 +29,7 @@ type App struct {
 	Config  *config.Config
 	Secrets secrets.Source
 	// DB is the DynamoDB client (usually *dynamodb.Client).
-	DB gotoauth.DynamoDB
+	DB dynamo.Client
 	// HTTPClient sends token requests to GoTo; nil means http.DefaultClient.
 	HTTPClient *http.Client
 	// Logger receives one line per request outcome; never a secret.
@@ -41,6 +43,9 @@ type App struct {
 	// Events receives connection.connected when a callback stores a
 	// connection; nil publishes nothing.
 	Events gotoauth.EventSink
+	// KMS encrypts the tokens the callback stores (TOKEN_KMS_KEY_ID); nil
+	// leaves them to the secret's token keys.
+	KMS *gotoauth.KMSCipher
 }
 
 func (a *App) now() time.Time {
@@ -64,13 +69,11 @@ func (a *App) deps(ctx context.Context) (*secrets.Secrets, *gotoauth.Store, *got
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	store, err := gotoauth.NewStore(a.DB, a.Config.TableName,
-		gotoauth.WithTokenCipher(sec.TokenCipher),
-		gotoauth.WithSchedule(a.Config.Schedule),
-		gotoauth.WithClock(a.now))
+	store, err := gotoauth.NewStore(a.DB, a.Config.TableName, platform.StoreOptions(sec, a.KMS, a.Config.Schedule)...)
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	store.Tune(tuning.Clock(a.now))
 	client := &gotoauth.Client{
 		ClientID:     a.Config.ClientID,
 		ClientSecret: sec.ClientSecret,
@@ -91,5 +94,5 @@ func (a *App) pendingStore(sec *secrets.Secrets) *pendingStore {
 // NewApp returns the App of the connect flow built from the function's
 // parts (configuration, AWS clients, secrets, logger).
 func NewApp(p *platform.Parts) *App {
-	return &App{Config: p.Config, Secrets: p.Secrets, DB: p.DB, HTTPClient: p.HTTPClient, Logger: p.Logger, Events: p.Events, Metrics: os.Stdout}
+	return &App{Config: p.Config, Secrets: p.Secrets, DB: p.DB, HTTPClient: p.HTTPClient, Logger: p.Logger, Events: p.Events, KMS: p.KMS, Metrics: os.Stdout}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gotoconnector/gotoconnector/internal/oauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
@@ -63,17 +64,17 @@ func (a *App) Authorize(ctx context.Context, req Request) (resp Response, err er
 			"return_to must not carry its own "+strings.Join(names, ", ")+" parameter: the connector adds those when the flow ends."), nil
 	}
 
-	binding := gotoauth.GenerateState()
+	binding := oauth.GenerateState()
 	p := pending{
 		ConnectionID: link.ConnectionID,
 		ReturnTo:     link.ReturnTo,
 		BindingHash:  hashHex(binding),
 		ExpiresAt:    a.now().Add(PendingLifetime),
 	}
-	var opts []gotoauth.AuthCodeOption
+	var opts []oauth.AuthCodeOption
 	if a.Config.PKCE {
-		p.CodeVerifier = gotoauth.GenerateVerifier()
-		opts = append(opts, gotoauth.S256ChallengeOption(p.CodeVerifier))
+		p.CodeVerifier = oauth.GenerateVerifier()
+		opts = append(opts, oauth.S256ChallengeOption(p.CodeVerifier))
 	}
 	p, err = a.pendingStore(sec).put(ctx, linkID(link), p)
 	if errors.Is(err, errTooManyPending) {

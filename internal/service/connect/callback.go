@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/gotoconnector/gotoconnector/internal/oauth"
 	"github.com/gotoconnector/gotoconnector/internal/service/platform"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
@@ -91,7 +92,7 @@ func (a *App) Callback(ctx context.Context, req Request) (resp Response, err err
 	}
 
 	if e := query.Get("error"); e != "" {
-		code := gotoauth.SafeErrorCode(e)
+		code := oauth.SafeCode(e)
 		log.Info("provider returned an error", "error_code", code)
 		if code == "access_denied" {
 			return done(http.StatusOK, code, "Not connected", "You declined access to your GoTo account. Nothing was connected."), nil
@@ -139,7 +140,7 @@ func (a *App) Callback(ctx context.Context, req Request) (resp Response, err err
 		return done(http.StatusServiceUnavailable, "storage_failed", "Not connected", "The connection could not be saved. Please start connecting again."), nil
 	}
 	log.Info("connected", "status", 302, "revision", conn.Revision)
-	platform.Publish(ctx, a.Events, log, gotoauth.NewEvent(gotoauth.EventConnected, conn, "", a.now()))
+	platform.Publish(ctx, a.Events, log, conn.Event(gotoauth.EventConnected, "", a.now()))
 	account := conn.Account()
 	msg := "Your GoTo account is connected. You can close this window."
 	if account != "" {

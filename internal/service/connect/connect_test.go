@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/gotoconnector/gotoconnector/internal/oauth"
 	"github.com/gotoconnector/gotoconnector/internal/service/config"
 	"github.com/gotoconnector/gotoconnector/internal/service/connect"
 	"github.com/gotoconnector/gotoconnector/internal/service/secrets"
@@ -185,15 +186,7 @@ func (e *env) nothingStored() {
 
 func (e *env) connection(id string) map[string]string {
 	e.t.Helper()
-	item := testutil.Item(e.t, e.db, e.table, "conn#"+id)
-	if item == nil {
-		return nil
-	}
-	out := map[string]string{}
-	for k := range item {
-		out[k] = testutil.S(item, k) + testutil.N(item, k)
-	}
-	return out
+	return testutil.ItemStrings(e.t, e.db, e.table, "conn#"+id)
 }
 
 func TestConnectFlowWithReturnTo(t *testing.T) {
@@ -373,7 +366,7 @@ func TestCallbackRefusals(t *testing.T) {
 	})
 	t.Run("unknown state", func(t *testing.T) {
 		e := newEnv(t, callbackHT)
-		state := gotoauth.GenerateState()
+		state := oauth.GenerateState()
 		sum := sha256.Sum256([]byte(state))
 		cookie := "goto_connect_" + hex.EncodeToString(sum[:8]) + "=some-binding-value"
 		r := e.callback(url.Values{"code": {"x"}, "state": {state}}.Encode(), cookie)

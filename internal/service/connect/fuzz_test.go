@@ -108,7 +108,7 @@ func FuzzAuthorize(f *testing.F) {
 		query := rawQuery
 		if sign {
 			l := gotoauth.Link{ConnectionID: connectionID, ReturnTo: returnTo, Expires: time.Unix(e.clock.Now().Unix()+ttl, 0)}
-			v := url.Values{"connection_id": {connectionID}, "expires": {strconv.FormatInt(l.Expires.Unix(), 10)}, "signature": {gotoauth.LinkSignature([]byte(linkKey), l)}}
+			v := url.Values{"connection_id": {connectionID}, "expires": {strconv.FormatInt(l.Expires.Unix(), 10)}, "signature": {l.Signature([]byte(linkKey))}}
 			if returnTo != "" {
 				v.Set("return_to", returnTo)
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/gotoconnector/gotoconnector/internal/oauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
@@ -92,7 +93,7 @@ type pendingStore struct {
 // linkID names a connect link in pending state keys: a hash of what its
 // signature covers, so every spelling of one link has one id.
 func linkID(l gotoauth.Link) string {
-	sum := sha256.Sum256([]byte("connect-link\n" + gotoauth.CanonicalLink(l)))
+	sum := sha256.Sum256([]byte("connect-link\n" + l.Canonical()))
 	return base64.RawURLEncoding.EncodeToString(sum[:12])
 }
 
@@ -124,7 +125,7 @@ func slotPK(link string, slot int) string {
 func (s *pendingStore) put(ctx context.Context, link string, p pending) (pending, error) {
 	now := s.now()
 	for slot := 0; slot < MaxPendingPerLink; slot++ {
-		p.State = link + "." + strconv.Itoa(slot) + "." + gotoauth.GenerateState()
+		p.State = link + "." + strconv.Itoa(slot) + "." + oauth.GenerateState()
 		row := pendingItem{
 			PK:           slotPK(link, slot),
 			StateHash:    hashHex(p.State),

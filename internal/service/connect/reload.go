@@ -4,15 +4,15 @@ import (
 	"context"
 	"errors"
 
+	"github.com/gotoconnector/gotoconnector/internal/oauth"
 	"github.com/gotoconnector/gotoconnector/internal/service/secrets"
-	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
 // isInvalidClient reports whether GoTo refused the connector's own client
 // credentials. GoTo authenticates the client before it looks at the grant
 // (RFC 6749 §5.2), so the code or refresh token was not used.
 func isInvalidClient(err error) bool {
-	var oe *gotoauth.OAuthError
+	var oe *oauth.OAuthError
 	return errors.As(err, &oe) && oe.Code == "invalid_client"
 }
 

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gotoconnector/gotoconnector/internal/oauth"
 	"github.com/gotoconnector/gotoconnector/internal/service/secrets"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
-	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
 // Authorization code injection (RFC 9700 §4.5): an attacker who obtained a
@@ -101,7 +101,7 @@ func TestForeignStateCostsNoStoreCall(t *testing.T) {
 	e := newEnv(t, callbackHT)
 	db := &countingDB{Client: e.db}
 	e.app.DB = db
-	for _, state := range []string{gotoauth.GenerateState(), "a.b.c", strings.Repeat("A", 16) + ".7." + strings.Repeat("A", 43), strings.Repeat("x", 100000)} {
+	for _, state := range []string{oauth.GenerateState(), "a.b.c", strings.Repeat("A", 16) + ".7." + strings.Repeat("A", 43), strings.Repeat("x", 100000)} {
 		sum := sha256.Sum256([]byte(state))
 		cookie := "goto_connect_" + hex.EncodeToString(sum[:8]) + "=some-binding-value"
 		r := e.callback(url.Values{"state": {state}, "code": {"c"}}.Encode(), cookie)

@@ -8,10 +8,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
+
+	tw "github.com/gotoconnector/gotoconnector/internal/testing/world"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/gotoconnector/gotoconnector/internal/service/connections"
 	"github.com/gotoconnector/gotoconnector/internal/testing/openapitest"
@@ -25,52 +25,27 @@ func TestMain(m *testing.M) { testutil.Main(m) }
 // world is a table, a clock shared by the connector and GoTo, GoTo, and
 // what the handlers logged and published.
 type world struct {
-	t      *testing.T
-	clock  *testutil.Clock
-	goTo   *gototest.Server
-	db     *dynamodb.Client
-	table  string
+	*tw.World
 	logs   *testutil.Logs
 	mu     sync.Mutex
 	events []gotoauth.Event
-	seen   []string // tokens that went by: none may be logged or published
+	seen   []string // tokens read back: none may be logged or published
 }
 
 func newWorld(t *testing.T, opts ...gototest.Option) *world {
 	t.Helper()
-	clock := testutil.NewClock(time.Now().Truncate(time.Second))
-	srv := gototest.NewServer(append([]gototest.Option{gototest.WithClock(clock.Now)}, opts...)...)
-	t.Cleanup(srv.Close)
-	db, table := testutil.Table(t)
-	w := &world{t: t, clock: clock, goTo: srv, db: db, table: table, logs: &testutil.Logs{}}
+	w := &world{World: tw.New(t, opts...), logs: &testutil.Logs{}}
 	t.Cleanup(w.nothingSecretLeaked)
 	return w
-}
-
-func (w *world) store() *gotoauth.Store {
-	w.t.Helper()
-	s, err := gotoauth.NewStore(w.db, w.table, gotoauth.WithClock(w.clock.Now))
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return s
-}
-
-func (w *world) client() *gotoauth.Client {
-	return &gotoauth.Client{
-		ClientID: w.goTo.ClientID, ClientSecret: w.goTo.ClientSecret, RedirectURL: "https://connector.example.com/callback",
-		Endpoint:       gotoauth.Endpoint{AuthURL: w.goTo.AuthorizeURL(), TokenURL: w.goTo.TokenURL()},
-		ConnectTimeout: time.Second, AnswerTimeout: 5 * time.Second, Now: w.clock.Now,
-	}
 }
 
 // sink records the events published, as EventBridge would receive them.
 func (w *world) sink() gotoauth.EventSink {
 	return gotoauth.EventSinkFunc(func(_ context.Context, e gotoauth.Event) error {
 		if b, err := e.MarshalJSON(); err != nil {
-			w.t.Error(err)
+			w.T.Error(err)
 		} else if err := openapitest.Event(e.Type, string(b)); err != nil {
-			w.t.Error(err)
+			w.T.Error(err)
 		}
 		w.mu.Lock()
 		defer w.mu.Unlock()
@@ -88,59 +63,16 @@ func (w *world) published() []gotoauth.Event {
 // app is one connections function (one process): its own TokenSource, as
 // NewApp builds it (no token cache), on the shared table.
 func (w *world) app() *connections.App {
-	w.t.Helper()
-	store := w.store()
-	ts, err := gotoauth.NewTokenSource(store, w.client(), gotoauth.WithCacheSize(0), gotoauth.WithEvents(w.sink()),
-		gotoauth.WithLogger(w.logs.Logger()), gotoauth.WithStoreRetryBudget(2*time.Second), gotoauth.WithPollInterval(20*time.Millisecond))
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return &connections.App{Deps: connections.Static(store, ts), Events: w.sink(), Logger: w.logs.Logger(), Now: w.clock.Now, RequireIAM: true}
+	w.T.Helper()
+	ts := w.Source([]gotoauth.Option{gotoauth.WithCacheSize(0), gotoauth.WithEvents(w.sink()), gotoauth.WithLogger(w.logs.Logger())})
+	return &connections.App{Deps: connections.Static(w.Store(), ts), Events: w.sink(), Logger: w.logs.Logger(), Now: w.Clock.Now, RequireIAM: true}
 }
 
-// connect runs consent and exchange for each id and stores the connection.
-func (w *world) connect(ids ...string) {
-	w.t.Helper()
-	c := w.client()
-	for _, id := range ids {
-		back, err := w.goTo.Approve(c.AuthCodeURL("s"))
-		if err != nil {
-			w.t.Fatal(err)
-		}
-		tok, err := c.Exchange(context.Background(), back.Query().Get("code"), "")
-		if err != nil {
-			w.t.Fatal(err)
-		}
-		w.seen = append(w.seen, tok.AccessToken, tok.RefreshToken)
-		if _, err := w.store().SaveConnection(context.Background(), id, tok); err != nil {
-			w.t.Fatal(err)
-		}
-	}
-}
-
-// markReauth has GoTo refuse the grants of ids for good, and refreshes them.
-func (w *world) markReauth(ids ...string) {
-	w.t.Helper()
-	ts, err := gotoauth.NewTokenSource(w.store(), w.client())
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	w.goTo.FailAlways(gototest.OAuthError(400, "invalid_grant", "revoked"))
-	defer w.goTo.StopFailing()
-	for _, id := range ids {
-		w.clock.Advance(time.Second)
-		if res := ts.Refresh(context.Background(), id, true); res.Outcome != gotoauth.ReauthRequired {
-			w.t.Fatalf("marking %s: %s %v", id, res.Outcome, res.Err)
-		}
-	}
-}
-
+// stored is connection id as stored; its tokens join those that must not
+// leak.
 func (w *world) stored(id string) *gotoauth.Connection {
-	w.t.Helper()
-	c, err := w.store().Connection(context.Background(), id)
-	if err != nil {
-		w.t.Fatal(err)
-	}
+	w.T.Helper()
+	c := w.Stored(id)
 	w.seen = append(w.seen, c.AccessToken, c.RefreshToken)
 	return c
 }
@@ -154,9 +86,13 @@ func (w *world) nothingSecretLeaked() {
 		published.Write(b)
 	}
 	logs := w.logs.String()
-	for _, s := range w.seen {
+	seen := w.seen
+	for _, tok := range w.Tokens {
+		seen = append(seen, tok.AccessToken, tok.RefreshToken)
+	}
+	for _, s := range seen {
 		if len(s) >= 8 && (strings.Contains(logs, s) || strings.Contains(published.String(), s)) {
-			w.t.Errorf("a token (%d characters) is in the logs or an event", len(s))
+			w.T.Errorf("a token (%d characters) is in the logs or an event", len(s))
 		}
 	}
 }
@@ -231,5 +167,5 @@ func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) 
 
 // leaseOwner is the holder of the connection's refresh lease, "" if none.
 func (w *world) leaseOwner(id string) string {
-	return testutil.S(testutil.Item(w.t, w.db, w.table, "conn#"+id), "lease_owner")
+	return testutil.S(testutil.Item(w.T, w.Raw, w.Table, "conn#"+id), "lease_owner")
 }

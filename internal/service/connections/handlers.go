@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/gotoconnector/gotoconnector/internal/oauth"
 	"github.com/gotoconnector/gotoconnector/internal/service/platform"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
@@ -91,7 +92,7 @@ func (a *App) delete(ctx context.Context, id string, log *slog.Logger) Response 
 		return noContent()
 	}
 	log.Info("disconnected")
-	ev := gotoauth.NewEvent(gotoauth.EventDisconnected, old, "", a.now())
+	ev := old.Event(gotoauth.EventDisconnected, "", a.now())
 	ev.Status = gotoauth.StatusDisconnected
 	platform.Publish(ctx, a.Events, log, ev)
 	return noContent()
@@ -146,7 +147,7 @@ func (a *App) failed(err error, log *slog.Logger) Response {
 
 // asRateLimit is GoTo's Retry-After in whole seconds when err is a 429.
 func asRateLimit(err error) (int, bool) {
-	var rl *gotoauth.RateLimitError
+	var rl *oauth.RateLimitError
 	if errors.As(err, &rl) {
 		return int(math.Ceil(rl.RetryAfter.Seconds())), true
 	}

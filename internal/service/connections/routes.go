@@ -8,7 +8,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
+	"github.com/gotoconnector/gotoconnector/internal/connid"
+	"github.com/gotoconnector/gotoconnector/internal/tuning"
 )
 
 // Route keys, as API Gateway names them in the event.
@@ -27,7 +28,7 @@ const (
 	DefaultMinValid = 300  // seconds
 	MaxMinValid     = 3000 // seconds: well under GoTo's hour-long access tokens
 	DefaultLimit    = 100
-	MaxLimit        = gotoauth.MaxListLimit
+	MaxLimit        = tuning.MaxListLimit
 )
 
 // Handle serves one request of the Connections API.
@@ -59,7 +60,7 @@ func (a *App) serve(ctx context.Context, req Request, log *slog.Logger) Response
 		return a.list(ctx, query, log)
 	}
 	id := connectionID(req)
-	if !gotoauth.ValidConnectionID(id) {
+	if !connid.Valid(id) {
 		return invalid("connection_id must be 1 to 128 characters from A-Z a-z 0-9 . _ : -")
 	}
 	log = log.With("connection_id", id)

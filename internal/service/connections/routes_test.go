@@ -16,8 +16,8 @@ import (
 
 func TestGetConnection(t *testing.T) {
 	w := newWorld(t, gototest.WithStyle(gototest.StyleLegacy))
-	w.connect("cust-1", "cust-2")
-	w.markReauth("cust-2")
+	w.Connect("cust-1", "cust-2")
+	w.MarkReauth(nil, "cust-2")
 	app := w.app()
 	c := w.stored("cust-1")
 
@@ -69,7 +69,7 @@ func TestGetConnection(t *testing.T) {
 
 func TestTokenRoute(t *testing.T) {
 	w := newWorld(t, gototest.WithStyle(gototest.StyleLegacy), gototest.WithSingleUseRefreshTokens())
-	w.connect("cust-1")
+	w.Connect("cust-1")
 	app := w.app()
 	first := w.stored("cust-1")
 
@@ -77,34 +77,34 @@ func TestTokenRoute(t *testing.T) {
 	status, body, _ := call(t, app, request(connections.RouteToken, "cust-1", ""))
 	if status != http.StatusOK || body["access_token"] != first.AccessToken || body["token_type"] != "Bearer" ||
 		body["expires_at"] != first.AccessTokenExpiresAt.UTC().Format(time.RFC3339) ||
-		body["expires_in"] != first.AccessTokenExpiresAt.Sub(w.clock.Now()).Seconds() ||
+		body["expires_in"] != first.AccessTokenExpiresAt.Sub(w.Clock.Now()).Seconds() ||
 		body["organizer_key"] != gototest.DefaultIdentity().OrganizerKey || body["account_key"] != gototest.DefaultIdentity().AccountKey {
 		t.Fatalf("token: %d %v", status, body)
 	}
 	if len(body) != 6 {
 		t.Errorf("token answer has %d fields, want 6: %v", len(body), body)
 	}
-	if n := w.goTo.RefreshRequests(); n != 0 {
+	if n := w.GoTo.RefreshRequests(); n != 0 {
 		t.Fatalf("%d refreshes for a fresh token", n)
 	}
 	// min_valid=3000 is still met by an hour-long token.
-	if status, body, _ = call(t, app, request(connections.RouteToken, "cust-1", "min_valid=3000")); status != http.StatusOK || w.goTo.RefreshRequests() != 0 {
-		t.Fatalf("min_valid=3000: %d %v, %d refreshes", status, body, w.goTo.RefreshRequests())
+	if status, body, _ = call(t, app, request(connections.RouteToken, "cust-1", "min_valid=3000")); status != http.StatusOK || w.GoTo.RefreshRequests() != 0 {
+		t.Fatalf("min_valid=3000: %d %v, %d refreshes", status, body, w.GoTo.RefreshRequests())
 	}
 
 	// 56 minutes later, less than the default 300 s is left: refreshed
 	// first, once.
-	w.clock.Advance(56 * time.Minute)
+	w.Clock.Advance(56 * time.Minute)
 	status, body, _ = call(t, app, request(connections.RouteToken, "cust-1", ""))
 	second := w.stored("cust-1")
 	if status != http.StatusOK || body["access_token"] == first.AccessToken || body["access_token"] != second.AccessToken ||
-		!w.goTo.ValidAccessToken(second.AccessToken) || w.goTo.RefreshRequests() != 1 || body["expires_in"].(float64) < 300 {
-		t.Fatalf("after 56 minutes: %d %v, %d refreshes", status, body, w.goTo.RefreshRequests())
+		!w.GoTo.ValidAccessToken(second.AccessToken) || w.GoTo.RefreshRequests() != 1 || body["expires_in"].(float64) < 300 {
+		t.Fatalf("after 56 minutes: %d %v, %d refreshes", status, body, w.GoTo.RefreshRequests())
 	}
 	// min_valid=0 takes any unexpired token.
-	w.clock.Advance(58 * time.Minute)
+	w.Clock.Advance(58 * time.Minute)
 	if status, body, _ = call(t, app, request(connections.RouteToken, "cust-1", "min_valid=0")); status != http.StatusOK ||
-		body["access_token"] != second.AccessToken || w.goTo.RefreshRequests() != 1 {
+		body["access_token"] != second.AccessToken || w.GoTo.RefreshRequests() != 1 {
 		t.Fatalf("min_valid=0: %d %v", status, body)
 	}
 
@@ -123,11 +123,11 @@ func TestTokenRoute(t *testing.T) {
 // untouched.
 func TestTokenRouteUnavailable(t *testing.T) {
 	w := newWorld(t)
-	w.connect("cust-1")
+	w.Connect("cust-1")
 	app := w.app()
 	before := w.stored("cust-1")
-	w.clock.Advance(2 * time.Hour) // expired
-	w.goTo.FailAlways(gototest.ServerError(http.StatusBadGateway))
+	w.Clock.Advance(2 * time.Hour) // expired
+	w.GoTo.FailAlways(gototest.ServerError(http.StatusBadGateway))
 	status, body, resp := call(t, app, request(connections.RouteToken, "cust-1", ""))
 	wantError(t, "GoTo down", status, body, http.StatusServiceUnavailable, "unavailable")
 	if resp.Headers["Retry-After"] == "" {
@@ -139,16 +139,16 @@ func TestTokenRouteUnavailable(t *testing.T) {
 	}
 	// A still-valid token with less than min_valid left is not handed out
 	// when the refresh fails.
-	w.goTo.StopFailing()
-	w.connect("cust-2")
-	w.clock.Advance(58 * time.Minute)
-	w.goTo.FailAlways(gototest.ServerError(http.StatusServiceUnavailable))
+	w.GoTo.StopFailing()
+	w.Connect("cust-2")
+	w.Clock.Advance(58 * time.Minute)
+	w.GoTo.FailAlways(gototest.ServerError(http.StatusServiceUnavailable))
 	status, body, resp = call(t, app, request(connections.RouteToken, "cust-2", "min_valid=600"))
 	wantError(t, "short token, GoTo down", status, body, http.StatusServiceUnavailable, "unavailable")
 	if resp.Headers["Retry-After"] == "" {
 		t.Error("503 without Retry-After")
 	}
-	w.goTo.StopFailing()
+	w.GoTo.StopFailing()
 	// GoTo back: the same call succeeds.
 	if status, body, _ = call(t, app, request(connections.RouteToken, "cust-2", "min_valid=600")); status != http.StatusOK {
 		t.Fatalf("after GoTo is back: %d %v", status, body)
@@ -159,18 +159,18 @@ func TestTokenRouteUnavailable(t *testing.T) {
 // published (by the token source) once.
 func TestTokenRouteReauthRequired(t *testing.T) {
 	w := newWorld(t)
-	w.connect("cust-1")
+	w.Connect("cust-1")
 	app := w.app()
-	w.clock.Advance(2 * time.Hour)
-	w.goTo.FailAlways(gototest.OAuthError(400, "invalid_grant", "revoked"))
+	w.Clock.Advance(2 * time.Hour)
+	w.GoTo.FailAlways(gototest.OAuthError(400, "invalid_grant", "revoked"))
 	status, body, _ := call(t, app, request(connections.RouteToken, "cust-1", ""))
 	if status != http.StatusConflict || body["error"] != "reauth_required" || body["reason"] != "invalid_grant" || len(body) != 2 {
 		t.Fatalf("dead grant: %d %v", status, body)
 	}
 	// Asked again, it answers the same without calling GoTo.
 	status, body, _ = call(t, app, request(connections.RouteToken, "cust-1", ""))
-	if status != http.StatusConflict || body["reason"] != "invalid_grant" || w.goTo.RefreshRequests() != 1 {
-		t.Fatalf("again: %d %v, %d refreshes", status, body, w.goTo.RefreshRequests())
+	if status != http.StatusConflict || body["reason"] != "invalid_grant" || w.GoTo.RefreshRequests() != 1 {
+		t.Fatalf("again: %d %v, %d refreshes", status, body, w.GoTo.RefreshRequests())
 	}
 	evs := w.published()
 	if len(evs) != 1 || evs[0].Type != gotoauth.EventReauthRequired || evs[0].ConnectionID != "cust-1" || evs[0].Reason != "invalid_grant" {
@@ -183,8 +183,8 @@ func TestTokenRouteReauthRequired(t *testing.T) {
 // GoTo, and every caller gets the same new token.
 func TestConcurrentTokenCallsRefreshOnce(t *testing.T) {
 	w := newWorld(t, gototest.WithSingleUseRefreshTokens(), gototest.WithDelay(200*time.Millisecond))
-	w.connect("cust-1")
-	w.clock.Advance(57 * time.Minute) // 3 minutes left: under the default 300 s
+	w.Connect("cust-1")
+	w.Clock.Advance(57 * time.Minute) // 3 minutes left: under the default 300 s
 	var apps []*connections.App
 	for range 4 {
 		apps = append(apps, w.app())
@@ -220,33 +220,33 @@ func TestConcurrentTokenCallsRefreshOnce(t *testing.T) {
 	if len(bad) > 0 {
 		t.Fatalf("%d calls failed: %v", len(bad), bad)
 	}
-	if n := w.goTo.RefreshRequests(); n != 1 {
+	if n := w.GoTo.RefreshRequests(); n != 1 {
 		t.Fatalf("%d refresh requests at GoTo, want exactly 1", n)
 	}
 	if len(tokens) != 1 {
 		t.Fatalf("the callers got %d different tokens, want 1", len(tokens))
 	}
 	stored := w.stored("cust-1")
-	if tokens[stored.AccessToken] != 20 || w.goTo.InvalidGrants() != 0 || stored.Status != gotoauth.StatusActive {
-		t.Fatalf("stored token given to %d callers, %d invalid_grant", tokens[stored.AccessToken], w.goTo.InvalidGrants())
+	if tokens[stored.AccessToken] != 20 || w.GoTo.InvalidGrants() != 0 || stored.Status != gotoauth.StatusActive {
+		t.Fatalf("stored token given to %d callers, %d invalid_grant", tokens[stored.AccessToken], w.GoTo.InvalidGrants())
 	}
 }
 
 func TestDeleteRoute(t *testing.T) {
 	w := newWorld(t, gototest.WithStyle(gototest.StyleLegacy))
-	w.connect("cust-1")
+	w.Connect("cust-1")
 	app := w.app()
 	w.stored("cust-1")
 
 	if status, body, _ := call(t, app, request(connections.RouteDelete, "cust-1", "")); status != http.StatusNoContent {
 		t.Fatalf("DELETE: %d %v", status, body)
 	}
-	if _, err := w.store().Connection(context.Background(), "cust-1"); err == nil {
+	if _, err := w.Store().Connection(context.Background(), "cust-1"); err == nil {
 		t.Fatal("the connection is still stored")
 	}
 	evs := w.published()
 	if len(evs) != 1 || evs[0].Type != gotoauth.EventDisconnected || evs[0].ConnectionID != "cust-1" ||
-		evs[0].Status != gotoauth.StatusDisconnected || evs[0].Email != gototest.DefaultIdentity().Email || !evs[0].At.Equal(w.clock.Now()) {
+		evs[0].Status != gotoauth.StatusDisconnected || evs[0].Email != gototest.DefaultIdentity().Email || !evs[0].At.Equal(w.Clock.Now()) {
 		t.Fatalf("events %+v", evs)
 	}
 	// Again: 204, nothing published.
@@ -261,12 +261,12 @@ func TestDeleteRoute(t *testing.T) {
 	wantError(t, "DELETE bad id", status, body, http.StatusBadRequest, "invalid_request")
 
 	// A bus that fails does not undo or fail the delete.
-	w.connect("cust-2")
+	w.Connect("cust-2")
 	app.Events = gotoauth.EventSinkFunc(func(context.Context, gotoauth.Event) error { return context.DeadlineExceeded })
 	if status, _, _ := call(t, app, request(connections.RouteDelete, "cust-2", "")); status != http.StatusNoContent {
 		t.Fatalf("DELETE with a failing bus: %d", status)
 	}
-	if _, err := w.store().Connection(context.Background(), "cust-2"); err == nil {
+	if _, err := w.Store().Connection(context.Background(), "cust-2"); err == nil {
 		t.Fatal("the connection is still stored")
 	}
 	if !strings.Contains(w.logs.String(), "publishing a lifecycle event failed") {
@@ -278,12 +278,12 @@ func TestDeleteRoute(t *testing.T) {
 // and the connection stays deleted.
 func TestDeleteWhileRefreshing(t *testing.T) {
 	w := newWorld(t, gototest.WithSingleUseRefreshTokens())
-	w.connect("cust-1")
+	w.Connect("cust-1")
 	// GoTo answers the refresh after 3 s: the window for the test to see
 	// the lease and delete, even on a loaded machine.
-	w.goTo.FailNext(1, gototest.Slow(3*time.Second))
+	w.GoTo.FailNext(1, gototest.Slow(3*time.Second))
 	old := w.stored("cust-1")
-	w.clock.Advance(2 * time.Hour)
+	w.Clock.Advance(2 * time.Hour)
 	app := w.app()
 	done := make(chan connections.Response, 1)
 	go func() {
@@ -304,10 +304,10 @@ func TestDeleteWhileRefreshing(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("the token call in flight answered %d %s, want 404", resp.StatusCode, resp.Body)
 	}
-	if w.goTo.RefreshRequests() != 1 || w.goTo.ValidRefreshToken(old.RefreshToken) {
+	if w.GoTo.RefreshRequests() != 1 || w.GoTo.ValidRefreshToken(old.RefreshToken) {
 		t.Fatal("GoTo did not answer the refresh (the test proves nothing)")
 	}
-	if _, err := w.store().Connection(context.Background(), "cust-1"); err == nil {
+	if _, err := w.Store().Connection(context.Background(), "cust-1"); err == nil {
 		t.Fatal("the deleted connection came back")
 	}
 }
@@ -318,9 +318,9 @@ func TestListRoute(t *testing.T) {
 	for _, id := range []string{"c0", "c1", "c2", "c3", "c4", "c5", "c6"} {
 		ids = append(ids, id)
 	}
-	w.connect(ids...)
+	w.Connect(ids...)
 	dead := []string{"c4", "c0", "c6", "c2", "c5"}
-	w.markReauth(dead...)
+	w.MarkReauth(nil, dead...)
 	app := w.app()
 
 	var got []string
@@ -379,7 +379,7 @@ func TestListRoute(t *testing.T) {
 // without AWS_IAM) gets no token.
 func TestRequiresIAM(t *testing.T) {
 	w := newWorld(t)
-	w.connect("cust-1")
+	w.Connect("cust-1")
 	app := w.app()
 	for _, route := range connections.Routes {
 		req := request(route, "cust-1", "status=reauth_required")
@@ -390,7 +390,7 @@ func TestRequiresIAM(t *testing.T) {
 		status, body, _ := call(t, app, req)
 		wantError(t, route+" without IAM", status, body, http.StatusForbidden, "forbidden")
 	}
-	if _, err := w.store().Connection(context.Background(), "cust-1"); err != nil {
+	if _, err := w.Store().Connection(context.Background(), "cust-1"); err != nil {
 		t.Fatal("a refused DELETE deleted")
 	}
 	// The local server has no IAM.

@@ -17,6 +17,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/gotoconnector/gotoconnector/internal/service/config"
@@ -34,6 +35,10 @@ type Parts struct {
 	// Events receives lifecycle events: EventBridge on the bus
 	// EVENT_BUS_NAME names, nil when it is none.
 	Events gotoauth.EventSink
+	// KMS encrypts tokens under TOKEN_KMS_KEY_ID's data keys; nil when it
+	// is unset. Built once per process, so its data-key cache (5 minutes
+	// or 10,000 encryptions) spans the process's invocations.
+	KMS *gotoauth.KMSCipher
 }
 
 // Logger returns the JSON logger the functions write to stdout (CloudWatch):
@@ -45,7 +50,8 @@ func Logger() *slog.Logger {
 
 // FromEnv reads the configuration through getenv and builds the AWS clients
 // with the SDK's own environment (AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB,
-// AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_EVENTBRIDGE, ...).
+// AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_EVENTBRIDGE,
+// AWS_ENDPOINT_URL_KMS, ...).
 func FromEnv(ctx context.Context, getenv func(string) string) (*Parts, error) {
 	cfg, err := config.Load(getenv)
 	if err != nil {
@@ -67,6 +73,11 @@ func FromEnv(ctx context.Context, getenv func(string) string) (*Parts, error) {
 			},
 		},
 		Logger: Logger(),
+	}
+	if cfg.TokenKMSKeyID != "" {
+		if p.KMS, err = gotoauth.NewKMSCipher(kms.NewFromConfig(awsCfg), cfg.TokenKMSKeyID, cfg.TableName); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.EventBusName != "" {
 		p.Events = gotoauth.NewEventBridgeSink(eventbridge.NewFromConfig(awsCfg), cfg.EventBusName)
@@ -105,12 +116,21 @@ func Fatal(err error) {
 	os.Exit(1)
 }
 
-// Store returns the connection store with sec's token cipher and the
-// configured schedule.
+// Store returns the connection store with sec's token cipher, the KMS
+// cipher when TOKEN_KMS_KEY_ID is set, and the configured schedule.
 func (p *Parts) Store(sec *secrets.Secrets) (*gotoauth.Store, error) {
-	return gotoauth.NewStore(p.DB, p.Config.TableName,
-		gotoauth.WithTokenCipher(sec.TokenCipher),
-		gotoauth.WithSchedule(p.Config.Schedule))
+	return gotoauth.NewStore(p.DB, p.Config.TableName, StoreOptions(sec, p.KMS, p.Config.Schedule)...)
+}
+
+// StoreOptions are the options of the connection store: sec's token
+// cipher (enc:v1, readable while its keys are in the secret), k when not
+// nil (every write under KMS), and the schedule.
+func StoreOptions(sec *secrets.Secrets, k *gotoauth.KMSCipher, sch gotoauth.Schedule) []gotoauth.StoreOption {
+	opts := []gotoauth.StoreOption{gotoauth.WithTokenCipher(sec.TokenCipher), gotoauth.WithSchedule(sch)}
+	if k != nil {
+		opts = append(opts, gotoauth.WithKMSCipher(k))
+	}
+	return opts
 }
 
 // GoToClient returns the GoTo OAuth client with sec's client secret.

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
+	"github.com/gotoconnector/gotoconnector/internal/connid"
 )
 
 // ManualRequest is the refresh function's manual input:
@@ -41,7 +41,7 @@ func (s *Sweeper) Handle(ctx context.Context, event json.RawMessage) (Summary, e
 			return Summary{}, fmt.Errorf("connection_ids must name 1 to %d connections", MaxManualIDs)
 		}
 		for _, id := range req.ConnectionIDs {
-			if !gotoauth.ValidConnectionID(id) {
+			if !connid.Valid(id) {
 				return Summary{}, fmt.Errorf("connection_ids: %q is not a valid connection id (1 to 128 of A-Z a-z 0-9 . _ : -)", id)
 			}
 		}

@@ -11,15 +11,16 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/gotoconnector/gotoconnector/internal/sweep"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
 // Summary is the refresh function's answer (README: due, refreshed,
 // reauth_required, failed, skipped, and more).
-type Summary = gotoauth.SweepSummary
+type Summary = sweep.Summary
 
 // DefaultConcurrency is how many refreshes a sweep runs at once.
-const DefaultConcurrency = gotoauth.DefaultSweepConcurrency
+const DefaultConcurrency = sweep.DefaultConcurrency
 
 // Sweeper runs the refresh function's work.
 type Sweeper struct {
@@ -45,18 +46,18 @@ const maxLatencySamples = 100
 
 // Sweep refreshes every connection due now.
 func (s *Sweeper) Sweep(ctx context.Context) (Summary, error) {
-	return s.Source.Sweep(ctx, gotoauth.SweepOptions{Concurrency: s.Concurrency, OnResult: s.log})
+	return s.Source.Sweep(ctx, sweep.Options{Concurrency: s.Concurrency, OnResult: s.log})
 }
 
 // RefreshIDs refreshes the named connections now when force is set, or
 // those of them that are due.
 func (s *Sweeper) RefreshIDs(ctx context.Context, ids []string, force bool) Summary {
-	sum, _ := s.Source.Sweep(ctx, gotoauth.SweepOptions{IDs: ids, Force: force, Concurrency: s.Concurrency, OnResult: s.log})
+	sum, _ := s.Source.Sweep(ctx, sweep.Options{IDs: ids, Force: force, Concurrency: s.Concurrency, OnResult: s.log})
 	return sum
 }
 
 // log writes one line for a refresh worth a line: never a token.
-func (s *Sweeper) log(res gotoauth.RefreshResult) {
+func (s *Sweeper) log(res sweep.Result) {
 	if res.ProviderLatency > 0 {
 		s.mu.Lock()
 		if len(s.latencies) < maxLatencySamples {
@@ -69,17 +70,17 @@ func (s *Sweeper) log(res gotoauth.RefreshResult) {
 	}
 	id, code := res.ConnectionID, gotoauth.ErrorCode(res.Err)
 	switch {
-	case res.Outcome == gotoauth.ReauthRequired:
+	case res.Outcome == sweep.ReauthRequired:
 		s.Logger.Warn("connection needs re-authorization", "connection_id", id, "error_code", code)
-	case res.Outcome == gotoauth.StoreFailed:
+	case res.Outcome == sweep.StoreFailed:
 		// TokenSource logged the ERROR with its details; the summary counts it.
-	case res.Outcome == gotoauth.Failed && res.Class == gotoauth.Configuration:
+	case res.Outcome == sweep.Failed && res.Class == gotoauth.Configuration.String():
 		s.Logger.Error("refresh failed: connector configuration error, an operator must act", "connection_id", id, "error_code", code, "error", res.Err.Error())
-	case res.Outcome == gotoauth.Failed && errors.Is(res.Err, gotoauth.ErrLimiter):
+	case res.Outcome == sweep.Failed && errors.Is(res.Err, gotoauth.ErrLimiter):
 		// TokenSource logged the ERROR; the summary counts it (LimiterErrors).
-	case res.Outcome == gotoauth.Failed:
+	case res.Outcome == sweep.Failed:
 		s.Logger.Warn("refresh failed, will retry", "connection_id", id, "error_code", code)
-	case res.Outcome == gotoauth.Skipped && res.Class != gotoauth.Transient:
+	case res.Outcome == sweep.Skipped && res.Class != gotoauth.Transient.String():
 		s.Logger.Info("connection skipped", "connection_id", id, "reason", code)
 	}
 }

@@ -10,68 +10,37 @@ import (
 	"testing"
 	"time"
 
+	tw "github.com/gotoconnector/gotoconnector/internal/testing/world"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"golang.org/x/time/rate"
 
 	"github.com/gotoconnector/gotoconnector/internal/service/refresh"
+	"github.com/gotoconnector/gotoconnector/internal/service/secrets"
+	"github.com/gotoconnector/gotoconnector/internal/sweep"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
+	"github.com/gotoconnector/gotoconnector/internal/tuning"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
 )
 
 func TestMain(m *testing.M) { testutil.Main(m) }
 
-const redirectURI = "https://connector.example.com/callback"
-
 // world is a table, a clock shared by the connector and GoTo, and GoTo.
-type world struct {
-	t        *testing.T
-	clock    *testutil.Clock
-	goto_    *gototest.Server
-	db       *dynamodb.Client
-	table    string
-	schedule gotoauth.Schedule
-}
+type world struct{ *tw.World }
 
 func newWorld(t *testing.T, opts ...gototest.Option) *world {
 	t.Helper()
-	clock := testutil.NewClock(time.Now().Truncate(time.Second))
-	srv := gototest.NewServer(append([]gototest.Option{gototest.WithClock(clock.Now)}, opts...)...)
-	t.Cleanup(srv.Close)
-	db, table := testutil.Table(t)
-	return &world{t: t, clock: clock, goto_: srv, db: db, table: table,
-		schedule: gotoauth.Schedule{Interval: 24 * time.Hour, RefreshTokenLifetime: 720 * time.Hour}}
-}
-
-func (w *world) store() *gotoauth.Store {
-	w.t.Helper()
-	s, err := gotoauth.NewStore(w.db, w.table, gotoauth.WithSchedule(w.schedule), gotoauth.WithClock(w.clock.Now))
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return s
-}
-
-func (w *world) client() *gotoauth.Client {
-	return &gotoauth.Client{
-		ClientID: w.goto_.ClientID, ClientSecret: w.goto_.ClientSecret, RedirectURL: redirectURI,
-		Endpoint:       gotoauth.Endpoint{AuthURL: w.goto_.AuthorizeURL(), TokenURL: w.goto_.TokenURL()},
-		ConnectTimeout: 500 * time.Millisecond, AnswerTimeout: time.Second, Now: w.clock.Now,
-	}
+	w := &world{tw.New(t, opts...)}
+	w.Schedule = gotoauth.Schedule{Interval: 24 * time.Hour, RefreshTokenLifetime: 720 * time.Hour}
+	w.ConnectTimeout, w.AnswerTimeout = 500*time.Millisecond, time.Second
+	return w
 }
 
 // source is one refresher process: a backend's TokenSource, or the sweep's.
-func (w *world) source(opts ...gotoauth.Option) *gotoauth.TokenSource {
-	w.t.Helper()
-	ts, err := gotoauth.NewTokenSource(w.store(), w.client(),
-		append([]gotoauth.Option{gotoauth.WithRetryBackoff(time.Minute, time.Hour), gotoauth.WithStoreRetryBudget(2 * time.Second)}, opts...)...)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return ts
-}
+func (w *world) source(opts ...gotoauth.Option) *gotoauth.TokenSource { return w.Source(opts) }
 
 func (w *world) sweeper(opts ...gotoauth.Option) *refresh.Sweeper {
 	return &refresh.Sweeper{Source: w.source(opts...), Concurrency: 4}
@@ -83,43 +52,11 @@ func withDeadline(s *refresh.Sweeper, d time.Duration) (context.Context, context
 	return context.WithTimeout(context.Background(), s.Source.SweepReserve()+d)
 }
 
-// connect runs consent and exchange for each id and stores the connection.
-func (w *world) connect(ids ...string) {
-	w.t.Helper()
-	c := w.client()
-	for _, id := range ids {
-		back, err := w.goto_.Approve(c.AuthCodeURL("s"))
-		if err != nil {
-			w.t.Fatal(err)
-		}
-		tok, err := c.Exchange(context.Background(), back.Query().Get("code"), "")
-		if err != nil {
-			w.t.Fatal(err)
-		}
-		if _, err := w.store().SaveConnection(context.Background(), id, tok); err != nil {
-			w.t.Fatal(err)
-		}
-	}
-}
-
-func (w *world) item(id string) map[string]types.AttributeValue {
-	return testutil.Item(w.t, w.db, w.table, "conn#"+id)
-}
-
-func (w *world) conn(id string) *gotoauth.Connection {
-	w.t.Helper()
-	c, err := w.store().Connection(context.Background(), id)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return c
-}
-
 func (w *world) sweep(s *refresh.Sweeper) refresh.Summary {
-	w.t.Helper()
+	w.T.Helper()
 	sum, err := s.Sweep(context.Background())
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	return sum
 }
@@ -129,13 +66,13 @@ func (w *world) sweep(s *refresh.Sweeper) refresh.Summary {
 // with single-use refresh tokens, make exactly one refresh request.
 func TestOneRefreshUnderConcurrency(t *testing.T) {
 	w := newWorld(t, gototest.WithSingleUseRefreshTokens(), gototest.WithDelay(50*time.Millisecond))
-	w.connect("c1")
+	w.Connect("c1")
 	// A day later the connection is due and its access token expired.
-	w.clock.Advance(24*time.Hour + time.Minute)
+	w.Clock.Advance(24*time.Hour + time.Minute)
 
 	var sources []*gotoauth.TokenSource
 	for p := 0; p < 5; p++ {
-		sources = append(sources, w.source(gotoauth.WithPollInterval(20*time.Millisecond)))
+		sources = append(sources, w.Source(nil, tuning.PollInterval(20*time.Millisecond)))
 	}
 	var (
 		wg     sync.WaitGroup
@@ -180,25 +117,25 @@ func TestOneRefreshUnderConcurrency(t *testing.T) {
 	if len(errs) > 0 {
 		t.Fatalf("errors: %v", errs)
 	}
-	if n := w.goto_.RefreshRequests(); n != 1 {
+	if n := w.GoTo.RefreshRequests(); n != 1 {
 		t.Fatalf("%d refresh requests at GoTo, want exactly 1", n)
 	}
-	if n := w.goto_.InvalidGrants(); n != 0 {
+	if n := w.GoTo.InvalidGrants(); n != 0 {
 		t.Fatalf("%d invalid_grant answers", n)
 	}
 	if len(tokens) != 1 {
 		t.Fatalf("callers got %d different tokens", len(tokens))
 	}
 	for tok, n := range tokens {
-		if n != 50 || !w.goto_.ValidAccessToken(tok) || tok != w.conn("c1").AccessToken {
-			t.Fatalf("%d callers got the token; valid=%v", n, w.goto_.ValidAccessToken(tok))
+		if n != 50 || !w.GoTo.ValidAccessToken(tok) || tok != w.Stored("c1").AccessToken {
+			t.Fatalf("%d callers got the token; valid=%v", n, w.GoTo.ValidAccessToken(tok))
 		}
 	}
 	if refreshed := sums[0].Refreshed + sums[1].Refreshed; refreshed > 1 {
 		t.Fatalf("sweeps refreshed %d times", refreshed)
 	}
-	if c := w.conn("c1"); c.Revision != 2 || !w.goto_.ValidRefreshToken(c.RefreshToken) {
-		t.Fatalf("stored version %d, refresh token valid=%v", c.Revision, w.goto_.ValidRefreshToken(c.RefreshToken))
+	if c := w.Stored("c1"); c.Revision != 2 || !w.GoTo.ValidRefreshToken(c.RefreshToken) {
+		t.Fatalf("stored version %d, refresh token valid=%v", c.Revision, w.GoTo.ValidRefreshToken(c.RefreshToken))
 	}
 }
 
@@ -206,27 +143,27 @@ func TestOneRefreshUnderConcurrency(t *testing.T) {
 // two months of single-use, 30-day refresh tokens.
 func TestSweepKeepsConnectionsAlive(t *testing.T) {
 	w := newWorld(t, gototest.WithSingleUseRefreshTokens())
-	w.connect("c1", "c2")
+	w.Connect("c1", "c2")
 	s := w.sweeper()
 
-	if sum := w.sweep(s); sum.Due != 0 || w.goto_.RefreshRequests() != 0 {
+	if sum := w.sweep(s); sum.Due != 0 || w.GoTo.RefreshRequests() != 0 {
 		t.Fatalf("fresh connections swept: %+v", sum)
 	}
 	for day := 1; day <= 60; day++ {
-		w.clock.Advance(24*time.Hour + time.Second)
+		w.Clock.Advance(24*time.Hour + time.Second)
 		sum := w.sweep(s)
 		if sum.Refreshed != 2 || sum.Due != 2 || sum.Failed+sum.ReauthRequired != 0 {
 			t.Fatalf("day %d: %+v", day, sum)
 		}
 		for _, id := range []string{"c1", "c2"} {
-			c := w.conn(id)
-			if !c.RefreshTokenExpiresAt.After(w.clock.Now().Add(29*24*time.Hour)) || !w.goto_.ValidRefreshToken(c.RefreshToken) {
+			c := w.Stored(id)
+			if !c.RefreshTokenExpiresAt.After(w.Clock.Now().Add(29*24*time.Hour)) || !w.GoTo.ValidRefreshToken(c.RefreshToken) {
 				t.Fatalf("day %d: %s refresh token expires %s", day, id, c.RefreshTokenExpiresAt)
 			}
 		}
 	}
-	if w.goto_.InvalidGrants() != 0 || w.goto_.RefreshRequests() != 120 {
-		t.Fatalf("%d refreshes, %d invalid_grant", w.goto_.RefreshRequests(), w.goto_.InvalidGrants())
+	if w.GoTo.InvalidGrants() != 0 || w.GoTo.RefreshRequests() != 120 {
+		t.Fatalf("%d refreshes, %d invalid_grant", w.GoTo.RefreshRequests(), w.GoTo.InvalidGrants())
 	}
 }
 
@@ -234,32 +171,32 @@ func TestSweepKeepsConnectionsAlive(t *testing.T) {
 // the schedule never lets a gap run past its life.
 func TestScheduleRefreshesBeforeRefreshTokenExpiry(t *testing.T) {
 	w := newWorld(t, gototest.WithRefreshTokenRotation(gototest.RotationAfter(18*24*time.Hour)))
-	w.schedule = gotoauth.Schedule{Interval: 20 * 24 * time.Hour, RefreshTokenLifetime: 720 * time.Hour}
-	w.connect("c1")
+	w.Schedule = gotoauth.Schedule{Interval: 20 * 24 * time.Hour, RefreshTokenLifetime: 720 * time.Hour}
+	w.Connect("c1")
 	s := w.sweeper()
 	for hour := 0; hour < 24*90; hour += 12 {
-		w.clock.Advance(12 * time.Hour)
+		w.Clock.Advance(12 * time.Hour)
 		w.sweep(s)
-		if c := w.conn("c1"); c.Status != gotoauth.StatusActive || !w.goto_.ValidRefreshToken(c.RefreshToken) {
-			t.Fatalf("hour %d: status %s, valid %v", hour, c.Status, w.goto_.ValidRefreshToken(c.RefreshToken))
+		if c := w.Stored("c1"); c.Status != gotoauth.StatusActive || !w.GoTo.ValidRefreshToken(c.RefreshToken) {
+			t.Fatalf("hour %d: status %s, valid %v", hour, c.Status, w.GoTo.ValidRefreshToken(c.RefreshToken))
 		}
 	}
-	if w.goto_.InvalidGrants() != 0 {
-		t.Fatalf("%d invalid_grant", w.goto_.InvalidGrants())
+	if w.GoTo.InvalidGrants() != 0 {
+		t.Fatalf("%d invalid_grant", w.GoTo.InvalidGrants())
 	}
 }
 
 func TestInvalidGrantMarksReauthRequired(t *testing.T) {
 	w := newWorld(t)
-	w.connect("c1")
-	before := w.item("c1")
-	w.clock.Advance(25 * time.Hour)
-	w.goto_.FailNext(1, gototest.OAuthError(400, "invalid_grant", "refresh token revoked"))
+	w.Connect("c1")
+	before := w.Item("c1")
+	w.Clock.Advance(25 * time.Hour)
+	w.GoTo.FailNext(1, gototest.OAuthError(400, "invalid_grant", "refresh token revoked"))
 	s := w.sweeper()
 	if sum := w.sweep(s); sum.ReauthRequired != 1 || sum.Errors["c1"] != "invalid_grant" {
 		t.Fatalf("%+v", sum)
 	}
-	item := w.item("c1")
+	item := w.Item("c1")
 	if testutil.S(item, "status") != "reauth_required" || testutil.S(item, "reauth_reason") != "invalid_grant" ||
 		item["next_refresh_at"] != nil || item["due_shard"] != nil || item["lease_owner"] != nil {
 		t.Fatalf("item %v", item)
@@ -267,9 +204,9 @@ func TestInvalidGrantMarksReauthRequired(t *testing.T) {
 	if testutil.S(item, "refresh_token") != testutil.S(before, "refresh_token") {
 		t.Fatal("tokens changed")
 	}
-	calls := w.goto_.TokenRequests()
+	calls := w.GoTo.TokenRequests()
 	for i := 0; i < 5; i++ {
-		w.clock.Advance(24 * time.Hour)
+		w.Clock.Advance(24 * time.Hour)
 		if sum := w.sweep(s); sum.Due != 0 {
 			t.Fatalf("a reauth_required connection was swept: %+v", sum)
 		}
@@ -277,7 +214,7 @@ func TestInvalidGrantMarksReauthRequired(t *testing.T) {
 	if sum := s.RefreshIDs(context.Background(), []string{"c1"}, true); sum.Skipped != 1 {
 		t.Fatalf("forced refresh of a dead connection: %+v", sum)
 	}
-	if w.goto_.TokenRequests() != calls {
+	if w.GoTo.TokenRequests() != calls {
 		t.Fatal("GoTo was called for a reauth_required connection")
 	}
 	ts := w.source()
@@ -285,11 +222,11 @@ func TestInvalidGrantMarksReauthRequired(t *testing.T) {
 		t.Fatalf("AccessToken: %v", err)
 	}
 	// Connecting again revives it.
-	w.connect("c1")
-	if tok, err := ts.AccessToken(context.Background(), "c1"); err != nil || !w.goto_.ValidAccessToken(tok) {
+	w.Connect("c1")
+	if tok, err := ts.AccessToken(context.Background(), "c1"); err != nil || !w.GoTo.ValidAccessToken(tok) {
 		t.Fatalf("after reconnect: %v", err)
 	}
-	if c := w.conn("c1"); c.Status != gotoauth.StatusActive || c.NextRefreshAt.IsZero() {
+	if c := w.Stored("c1"); c.Status != gotoauth.StatusActive || c.NextRefreshAt.IsZero() {
 		t.Fatalf("after reconnect: %+v", c.Status)
 	}
 }
@@ -309,39 +246,39 @@ func TestTransientFailuresKeepTokens(t *testing.T) {
 	for name, f := range cases {
 		t.Run(name, func(t *testing.T) {
 			w := newWorld(t)
-			w.connect("c1")
-			w.clock.Advance(25 * time.Hour)
-			before := w.item("c1")
-			w.goto_.FailNext(1, f)
+			w.Connect("c1")
+			w.Clock.Advance(25 * time.Hour)
+			before := w.Item("c1")
+			w.GoTo.FailNext(1, f)
 			s := w.sweeper()
 			sum := w.sweep(s)
 			if sum.Failed != 1 || sum.ConfigErrors != 0 || sum.Refreshed != 0 {
 				t.Fatalf("%+v", sum)
 			}
-			after := w.item("c1")
+			after := w.Item("c1")
 			for _, k := range []string{"access_token", "refresh_token", "access_token_expires_at", "refresh_token_expires_at", "status", "version", "refreshed_at"} {
 				if fmt.Sprint(before[k]) != fmt.Sprint(after[k]) {
 					t.Fatalf("%s changed", k)
 				}
 			}
-			c := w.conn("c1")
+			c := w.Stored("c1")
 			wantWait := time.Minute
 			if name == "429" {
 				wantWait = 30 * time.Minute
 			}
 			if c.FailureCount != 1 || c.LastError == "" || after["lease_owner"] != nil ||
-				!c.NextRefreshAt.Equal(w.clock.Now().Add(wantWait)) {
-				t.Fatalf("failure not recorded: count %d, error %q, next in %s", c.FailureCount, c.LastError, c.NextRefreshAt.Sub(w.clock.Now()))
+				!c.NextRefreshAt.Equal(w.Clock.Now().Add(wantWait)) {
+				t.Fatalf("failure not recorded: count %d, error %q, next in %s", c.FailureCount, c.LastError, c.NextRefreshAt.Sub(w.Clock.Now()))
 			}
 			// Not retried before its time, then retried.
 			if sum := w.sweep(s); sum.Due != 0 {
 				t.Fatalf("retried too early: %+v", sum)
 			}
-			w.clock.Advance(wantWait)
+			w.Clock.Advance(wantWait)
 			if sum := w.sweep(s); sum.Refreshed != 1 {
 				t.Fatalf("retry: %+v", sum)
 			}
-			if c := w.conn("c1"); c.FailureCount != 0 || c.LastError != "" || c.Revision != 2 {
+			if c := w.Stored("c1"); c.FailureCount != 0 || c.LastError != "" || c.Revision != 2 {
 				t.Fatalf("after retry: %+v", c)
 			}
 		})
@@ -350,8 +287,8 @@ func TestTransientFailuresKeepTokens(t *testing.T) {
 
 func TestBackoffGrowsAndStopsBeforeExpiry(t *testing.T) {
 	w := newWorld(t)
-	w.connect("c1")
-	w.goto_.FailAlways(gototest.ServerError(503))
+	w.Connect("c1")
+	w.GoTo.FailAlways(gototest.ServerError(503))
 	var atRisk int
 	s := w.sweeper(gotoauth.WithEvents(gotoauth.EventSinkFunc(func(_ context.Context, e gotoauth.Event) error {
 		if e.Type == gotoauth.EventRefreshFailing {
@@ -359,13 +296,13 @@ func TestBackoffGrowsAndStopsBeforeExpiry(t *testing.T) {
 		}
 		return nil
 	})))
-	w.clock.Advance(25 * time.Hour)
+	w.Clock.Advance(25 * time.Hour)
 	var waits []time.Duration
 	for i := 0; i < 8; i++ {
 		w.sweep(s)
-		c := w.conn("c1")
-		waits = append(waits, c.NextRefreshAt.Sub(w.clock.Now()))
-		w.clock.Advance(c.NextRefreshAt.Sub(w.clock.Now()))
+		c := w.Stored("c1")
+		waits = append(waits, c.NextRefreshAt.Sub(w.Clock.Now()))
+		w.Clock.Advance(c.NextRefreshAt.Sub(w.Clock.Now()))
 	}
 	want := []time.Duration{1, 2, 4, 8, 16, 32, 60, 60}
 	for i := range want {
@@ -375,10 +312,10 @@ func TestBackoffGrowsAndStopsBeforeExpiry(t *testing.T) {
 	}
 	// Near the refresh token's expiry, retries never go past it, and
 	// someone is told.
-	exp := w.conn("c1").RefreshTokenExpiresAt
-	w.clock.Advance(exp.Sub(w.clock.Now()) - 30*time.Minute)
+	exp := w.Stored("c1").RefreshTokenExpiresAt
+	w.Clock.Advance(exp.Sub(w.Clock.Now()) - 30*time.Minute)
 	w.sweep(s)
-	if c := w.conn("c1"); !c.NextRefreshAt.Before(exp) || atRisk == 0 {
+	if c := w.Stored("c1"); !c.NextRefreshAt.Before(exp) || atRisk == 0 {
 		t.Fatalf("next try %s after expiry %s, at risk reported %d times", c.NextRefreshAt, exp, atRisk)
 	}
 }
@@ -387,15 +324,15 @@ func TestConfigurationErrorKeepsConnection(t *testing.T) {
 	for _, f := range []gototest.Failure{gototest.OAuthError(401, "invalid_client", "Client authentication failed."), gototest.Decommissioned()} {
 		t.Run(f.String(), func(t *testing.T) {
 			w := newWorld(t)
-			w.connect("c1")
-			w.clock.Advance(25 * time.Hour)
-			before := w.item("c1")
-			w.goto_.FailNext(1, f)
+			w.Connect("c1")
+			w.Clock.Advance(25 * time.Hour)
+			before := w.Item("c1")
+			w.GoTo.FailNext(1, f)
 			sum := w.sweep(w.sweeper())
 			if sum.Failed != 1 || sum.ConfigErrors != 1 || sum.ReauthRequired != 0 {
 				t.Fatalf("%+v", sum)
 			}
-			after := w.item("c1")
+			after := w.Item("c1")
 			if testutil.S(after, "status") != "active" || testutil.S(after, "refresh_token") != testutil.S(before, "refresh_token") {
 				t.Fatal("a configuration error changed the connection")
 			}
@@ -407,22 +344,22 @@ func TestConfigurationErrorKeepsConnection(t *testing.T) {
 // the lease expires.
 func TestDeadRefresherLeaseExpires(t *testing.T) {
 	w := newWorld(t)
-	w.connect("c1")
-	w.clock.Advance(25 * time.Hour)
-	_, err := w.db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(w.table),
+	w.Connect("c1")
+	w.Clock.Advance(25 * time.Hour)
+	_, err := w.Raw.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(w.Table),
 		Key:                       map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "conn#c1"}},
 		UpdateExpression:          aws.String("SET lease_owner = :o, lease_expires_at = :e"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":o": &types.AttributeValueMemberS{Value: "dead"}, ":e": &types.AttributeValueMemberN{Value: fmt.Sprint(w.clock.Now().Add(time.Minute).Unix())}},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":o": &types.AttributeValueMemberS{Value: "dead"}, ":e": &types.AttributeValueMemberN{Value: fmt.Sprint(w.Clock.Now().Add(time.Minute).Unix())}},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := w.sweeper()
-	if sum := w.sweep(s); sum.Skipped != 1 || w.goto_.RefreshRequests() != 0 {
+	if sum := w.sweep(s); sum.Skipped != 1 || w.GoTo.RefreshRequests() != 0 {
 		t.Fatalf("held lease: %+v", sum)
 	}
-	w.clock.Advance(time.Minute + time.Second)
+	w.Clock.Advance(time.Minute + time.Second)
 	if sum := w.sweep(s); sum.Refreshed != 1 {
 		t.Fatalf("expired lease: %+v", sum)
 	}
@@ -432,22 +369,22 @@ func TestDeadRefresherLeaseExpires(t *testing.T) {
 // expiry; one with a new token restarts the clock.
 func TestRefreshTokenReplacement(t *testing.T) {
 	w := newWorld(t) // RotationKeep: answers carry no refresh_token
-	w.connect("c1")
-	first := w.conn("c1")
-	w.clock.Advance(25 * time.Hour)
+	w.Connect("c1")
+	first := w.Stored("c1")
+	w.Clock.Advance(25 * time.Hour)
 	w.sweep(w.sweeper())
-	kept := w.conn("c1")
+	kept := w.Stored("c1")
 	if kept.RefreshToken != first.RefreshToken || !kept.RefreshTokenExpiresAt.Equal(first.RefreshTokenExpiresAt) || kept.AccessToken == first.AccessToken {
 		t.Fatal("a refresh without refresh_token changed the refresh token or its expiry")
 	}
 
 	w2 := newWorld(t, gototest.WithSingleUseRefreshTokens())
-	w2.connect("c1")
-	first = w2.conn("c1")
-	w2.clock.Advance(25 * time.Hour)
+	w2.Connect("c1")
+	first = w2.Stored("c1")
+	w2.Clock.Advance(25 * time.Hour)
 	w2.sweep(w2.sweeper())
-	rotated := w2.conn("c1")
-	if rotated.RefreshToken == first.RefreshToken || !rotated.RefreshTokenExpiresAt.Equal(w2.clock.Now().Add(720*time.Hour)) {
+	rotated := w2.Stored("c1")
+	if rotated.RefreshToken == first.RefreshToken || !rotated.RefreshTokenExpiresAt.Equal(w2.Clock.Now().Add(720*time.Hour)) {
 		t.Fatal("a new refresh token did not replace the old one with a fresh lifetime")
 	}
 }
@@ -460,12 +397,12 @@ func TestSweepStopsBeforeDeadline(t *testing.T) {
 	for i := 0; i < 30; i++ {
 		ids = append(ids, fmt.Sprintf("c%02d", i))
 	}
-	w.connect(ids...)
-	w.clock.Advance(25 * time.Hour)
+	w.Connect(ids...)
+	w.Clock.Advance(25 * time.Hour)
 	// 30 refreshes of 400 ms, two at a time, need 6 s: more than the 3 s
 	// the sweep may start work in, which is still time enough on a loaded
 	// machine for the first ones to start.
-	w.goto_.FailAlways(gototest.Slow(400 * time.Millisecond))
+	w.GoTo.FailAlways(gototest.Slow(400 * time.Millisecond))
 	s := w.sweeper()
 	s.Concurrency = 2
 	ctx, cancel := withDeadline(s, 3*time.Second)
@@ -479,7 +416,7 @@ func TestSweepStopsBeforeDeadline(t *testing.T) {
 	}
 	refreshed := 0
 	for _, id := range ids {
-		item := w.item(id)
+		item := w.Item(id)
 		if item["lease_owner"] != nil {
 			t.Fatalf("%s left leased", id)
 		}
@@ -495,7 +432,7 @@ func TestSweepStopsBeforeDeadline(t *testing.T) {
 		t.Fatalf("summary says %d refreshed, table says %d", sum.Refreshed, refreshed)
 	}
 	// The next run does the rest.
-	w.goto_.StopFailing()
+	w.GoTo.StopFailing()
 	if sum2 := w.sweep(w.sweeper()); sum2.Refreshed != 30-refreshed {
 		t.Fatalf("next run: %+v", sum2)
 	}
@@ -507,9 +444,9 @@ func TestSweepHonoursRateLimit(t *testing.T) {
 	for i := 0; i < 12; i++ {
 		ids = append(ids, fmt.Sprintf("c%02d", i))
 	}
-	w.connect(ids...)
-	w.clock.Advance(25 * time.Hour)
-	s := w.sweeper(gotoauth.WithLimiter(rate.NewLimiter(20, 1)))
+	w.Connect(ids...)
+	w.Clock.Advance(25 * time.Hour)
+	s := &refresh.Sweeper{Source: w.Source(nil, tuning.WithLimiter(rate.NewLimiter(20, 1))), Concurrency: 4}
 	s.Concurrency = 8
 	start := time.Now()
 	sum := w.sweep(s)
@@ -521,7 +458,7 @@ func TestSweepHonoursRateLimit(t *testing.T) {
 
 func TestHandleEvents(t *testing.T) {
 	w := newWorld(t)
-	w.connect("c1", "c2")
+	w.Connect("c1", "c2")
 	var metrics strings.Builder
 	s := w.sweeper()
 	s.Metrics = &metrics
@@ -558,7 +495,7 @@ func TestHandleEvents(t *testing.T) {
 	if lat, ok := line["ProviderLatencyMs"].([]any); !ok || len(lat) != 1 || lat[0].(float64) <= 0 {
 		t.Fatalf("GoTo's latency of the one refresh: %v", line["ProviderLatencyMs"])
 	}
-	c := w.conn("c1")
+	c := w.Stored("c1")
 	if strings.Contains(metrics.String(), c.AccessToken) || strings.Contains(metrics.String(), c.RefreshToken) {
 		t.Fatal("a token in the metrics")
 	}
@@ -566,10 +503,10 @@ func TestHandleEvents(t *testing.T) {
 
 func TestAccessTokenFreshAndErrors(t *testing.T) {
 	w := newWorld(t)
-	w.connect("c1")
+	w.Connect("c1")
 	ts := w.source()
 	tok, err := ts.AccessToken(context.Background(), "c1")
-	if err != nil || tok != w.conn("c1").AccessToken || w.goto_.RefreshRequests() != 0 {
+	if err != nil || tok != w.Stored("c1").AccessToken || w.GoTo.RefreshRequests() != 0 {
 		t.Fatalf("a fresh token was refreshed: %v", err)
 	}
 	if _, err := ts.AccessToken(context.Background(), "missing"); !errors.Is(err, gotoauth.ErrNotFound) {
@@ -577,21 +514,21 @@ func TestAccessTokenFreshAndErrors(t *testing.T) {
 	}
 	// Inside the margin but not expired: a failing refresh still yields
 	// the valid token.
-	w.clock.Advance(time.Hour - 2*time.Minute)
-	w.goto_.FailNext(1, gototest.ServerError(503))
+	w.Clock.Advance(time.Hour - 2*time.Minute)
+	w.GoTo.FailNext(1, gototest.ServerError(503))
 	if got, err := ts.AccessToken(context.Background(), "c1"); err != nil || got != tok {
 		t.Fatalf("within margin with GoTo down: %v", err)
 	}
 	// Expired and GoTo down: a transient error.
-	w.clock.Advance(5 * time.Minute)
-	w.goto_.FailNext(1, gototest.ServerError(503))
-	if _, err := ts.AccessToken(context.Background(), "c1"); err == nil || !gotoauth.IsTransient(err) || errors.Is(err, gotoauth.ErrReauthRequired) {
+	w.Clock.Advance(5 * time.Minute)
+	w.GoTo.FailNext(1, gototest.ServerError(503))
+	if _, err := ts.AccessToken(context.Background(), "c1"); err == nil || gotoauth.Classify(err) != gotoauth.Transient || errors.Is(err, gotoauth.ErrReauthRequired) {
 		t.Fatalf("expired with GoTo down: %v", err)
 	}
 	// Backoff applies to the scheduled refresh, not to a caller who needs
 	// a token now.
 	got, err := ts.AccessToken(context.Background(), "c1")
-	if err != nil || got == tok || !w.goto_.ValidAccessToken(got) {
+	if err != nil || got == tok || !w.GoTo.ValidAccessToken(got) {
 		t.Fatalf("after GoTo is back: %v", err)
 	}
 }
@@ -604,9 +541,9 @@ func TestRateLimitPausesTheWholeSweep(t *testing.T) {
 	for i := 0; i < 8; i++ {
 		ids = append(ids, fmt.Sprintf("c%d", i))
 	}
-	w.connect(ids...)
-	w.clock.Advance(25 * time.Hour)
-	w.goto_.FailAlways(gototest.RateLimited(time.Minute))
+	w.Connect(ids...)
+	w.Clock.Advance(25 * time.Hour)
+	w.GoTo.FailAlways(gototest.RateLimited(time.Minute))
 	s := w.sweeper()
 	s.Concurrency = 1
 	// 5 s to start work in: enough for the first refresh on a loaded
@@ -617,8 +554,8 @@ func TestRateLimitPausesTheWholeSweep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w.goto_.RefreshRequests() != 1 || sum.Failed != 1 || sum.Deferred != 7 {
-		t.Fatalf("%d refresh requests; %+v", w.goto_.RefreshRequests(), sum)
+	if w.GoTo.RefreshRequests() != 1 || sum.Failed != 1 || sum.Deferred != 7 {
+		t.Fatalf("%d refresh requests; %+v", w.GoTo.RefreshRequests(), sum)
 	}
 }
 
@@ -626,41 +563,42 @@ func TestRateLimitPausesTheWholeSweep(t *testing.T) {
 // given back and the failure is a configuration error, loudly.
 func TestUnknownTokenKeyIsAConfigurationError(t *testing.T) {
 	w := newWorld(t)
-	keys, _ := gotoauth.ParseTokenKeys(map[string]string{"k1": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="})
+	keys, _ := secrets.ParseTokenKeys(map[string]string{"k1": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="})
 	k1, err := gotoauth.NewTokenCipher(keys, "k1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := w.client()
-	back, _ := w.goto_.Approve(c.AuthCodeURL("s"))
+	c := w.Client()
+	back, _ := w.GoTo.Approve(c.AuthCodeURL("s"))
 	tok, err := c.Exchange(context.Background(), back.Query().Get("code"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	withKey, err := gotoauth.NewStore(w.db, w.table, gotoauth.WithTokenCipher(k1), gotoauth.WithClock(w.clock.Now), gotoauth.WithSchedule(w.schedule))
+	withKey, err := gotoauth.NewStore(w.Raw, w.Table, gotoauth.WithTokenCipher(k1), gotoauth.WithSchedule(w.Schedule))
 	if err != nil {
 		t.Fatal(err)
 	}
+	withKey.Tune(tuning.Clock(w.Clock.Now))
 	if _, err := withKey.SaveConnection(context.Background(), "c1", tok); err != nil {
 		t.Fatal(err)
 	}
-	if raw := testutil.S(w.item("c1"), "refresh_token"); !strings.HasPrefix(raw, "enc:v1:k1:") || strings.Contains(raw, tok.RefreshToken) {
+	if raw := testutil.S(w.Item("c1"), "refresh_token"); !strings.HasPrefix(raw, "enc:v1:k1:") || strings.Contains(raw, tok.RefreshToken) {
 		t.Fatalf("stored %q", raw[:20])
 	}
-	w.clock.Advance(25 * time.Hour)
+	w.Clock.Advance(25 * time.Hour)
 	sum := w.sweep(w.sweeper()) // a store without the key
 	if sum.Failed != 1 || sum.ConfigErrors != 1 || sum.Errors["c1"] != "token_key" {
 		t.Fatalf("%+v", sum)
 	}
-	if w.item("c1")["lease_owner"] != nil || w.goto_.RefreshRequests() != 0 {
+	if w.Item("c1")["lease_owner"] != nil || w.GoTo.RefreshRequests() != 0 {
 		t.Fatal("lease kept, or GoTo called")
 	}
 	// With the key it works.
-	ts, err := gotoauth.NewTokenSource(withKey, w.client())
+	ts, err := gotoauth.NewTokenSource(withKey, w.Client())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res := ts.Refresh(context.Background(), "c1", false); res.Outcome != gotoauth.Refreshed {
+	if res := ts.Refresh(context.Background(), "c1", false); res.Outcome != sweep.Refreshed {
 		t.Fatalf("%+v", res)
 	}
 }
@@ -670,11 +608,11 @@ func TestUnknownTokenKeyIsAConfigurationError(t *testing.T) {
 // with the new secret, and count as refreshed, not as configuration errors.
 func TestInvalidClientRetriesWithRotatedSecret(t *testing.T) {
 	w := newWorld(t)
-	w.connect("c1", "c2")
-	w.clock.Advance(25 * time.Hour)
-	stale := w.client()
+	w.Connect("c1", "c2")
+	w.Clock.Advance(25 * time.Hour)
+	stale := w.Client()
 	stale.ClientSecret = "the-secret-before-rotation"
-	staleTS, err := gotoauth.NewTokenSource(w.store(), stale)
+	staleTS, err := gotoauth.NewTokenSource(w.Store(), stale)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -691,13 +629,13 @@ func TestInvalidClientRetriesWithRotatedSecret(t *testing.T) {
 		t.Fatalf("asked %d times; %+v", asked, sum)
 	}
 	for _, id := range []string{"c1", "c2"} {
-		if c := w.conn(id); !w.goto_.ValidRefreshToken(c.RefreshToken) || c.FailureCount != 0 {
-			t.Fatalf("%s: refresh token valid %v, failures %d", id, w.goto_.ValidRefreshToken(c.RefreshToken), c.FailureCount)
+		if c := w.Stored(id); !w.GoTo.ValidRefreshToken(c.RefreshToken) || c.FailureCount != 0 {
+			t.Fatalf("%s: refresh token valid %v, failures %d", id, w.GoTo.ValidRefreshToken(c.RefreshToken), c.FailureCount)
 		}
 	}
 
 	// Without a newer secret, they stay configuration errors.
-	w.clock.Advance(25 * time.Hour)
+	w.Clock.Advance(25 * time.Hour)
 	s.RotatedClient = func(context.Context) *gotoauth.TokenSource { return nil }
 	sum, _ = s.Handle(context.Background(), json.RawMessage(`{}`))
 	if sum.ConfigErrors != 2 || sum.Errors["c1"] != "invalid_client" {
@@ -713,8 +651,8 @@ func TestDeferringRunLogsAnError(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		ids = append(ids, fmt.Sprintf("d%02d", i))
 	}
-	w.connect(ids...)
-	w.clock.Advance(25 * time.Hour)
+	w.Connect(ids...)
+	w.Clock.Advance(25 * time.Hour)
 	logs := &testutil.Logs{}
 	s := w.sweeper()
 	s.Concurrency, s.Logger = 1, logs.Logger()

@@ -82,7 +82,7 @@ func build(d document) (*Secrets, error) {
 	}
 	s := &Secrets{ClientSecret: d.ClientSecret, LinkSigningKey: []byte(d.LinkSigningKey), PreviousLinkSigningKey: []byte(d.PreviousLinkSigningKey)}
 	if len(d.TokenEncryptionKeys) > 0 || d.TokenEncryptionActiveKey != "" {
-		keys, err := gotoauth.ParseTokenKeys(d.TokenEncryptionKeys)
+		keys, err := ParseTokenKeys(d.TokenEncryptionKeys)
 		if err == nil {
 			s.TokenCipher, err = gotoauth.NewTokenCipher(keys, d.TokenEncryptionActiveKey)
 		}

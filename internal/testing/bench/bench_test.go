@@ -20,14 +20,18 @@ import (
 	"testing"
 	"time"
 
+	tw "github.com/gotoconnector/gotoconnector/internal/testing/world"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/gotoconnector/gotoconnector/internal/dynamo"
 	"github.com/gotoconnector/gotoconnector/internal/service/refresh"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
+	"github.com/gotoconnector/gotoconnector/internal/tuning"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
 )
@@ -196,7 +200,7 @@ type world struct {
 	versions map[string]int64
 	// sweepDB, when set, is the DynamoDB the token sources use (a latency
 	// proxy in front of DynamoDB Local); setup and checks use db.
-	sweepDB gotoauth.DynamoDB
+	sweepDB dynamo.Client
 }
 
 // worlds are built once per size and shared by the benchmarks (in order:
@@ -285,24 +289,24 @@ func newWorldDelay(b *testing.B, n int, delay time.Duration) *world {
 }
 
 func (w *world) store() *gotoauth.Store {
-	var db gotoauth.DynamoDB = w.db
+	var db dynamo.Client = w.db
 	if w.sweepDB != nil {
 		db = w.sweepDB
 	}
 	s, err := gotoauth.NewStore(db, w.table, gotoauth.WithTokenCipher(w.cipher),
-		gotoauth.WithSchedule(w.schedule), gotoauth.WithClock(w.clock.Now))
+		gotoauth.WithSchedule(w.schedule))
 	if err != nil {
 		panic(err) // the arguments are fixed: a programming error
 	}
+	s.Tune(tuning.Clock(w.clock.Now))
 	return s
 }
 
+// client is the test world's client (default timeouts), through httpc.
 func (w *world) client() *gotoauth.Client {
-	return &gotoauth.Client{
-		ClientID: w.srv.ClientID, ClientSecret: w.srv.ClientSecret, RedirectURL: redirectURI,
-		Endpoint:   gotoauth.Endpoint{AuthURL: w.srv.AuthorizeURL(), TokenURL: w.srv.TokenURL()},
-		HTTPClient: w.httpc, Now: w.clock.Now,
-	}
+	c := (&tw.World{GoTo: w.srv, Clock: w.clock}).Client()
+	c.HTTPClient = w.httpc
+	return c
 }
 
 func (w *world) source(b *testing.B, opts ...gotoauth.Option) *gotoauth.TokenSource {

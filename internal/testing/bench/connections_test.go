@@ -22,6 +22,7 @@ import (
 
 	connapi "github.com/gotoconnector/gotoconnector/internal/service/connections"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
+	"github.com/gotoconnector/gotoconnector/internal/tuning"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
 )
@@ -100,10 +101,11 @@ func BenchmarkTokenRouteOverhead(b *testing.B) {
 			key := make([]byte, 32)
 			rand.Read(key)
 			cipher, _ := gotoauth.NewTokenCipher(map[string][]byte{"k1": key}, "k1")
-			store, err := gotoauth.NewStore(db, table, gotoauth.WithTokenCipher(cipher), gotoauth.WithClock(clock.Now))
+			store, err := gotoauth.NewStore(db, table, gotoauth.WithTokenCipher(cipher))
 			if err != nil {
 				b.Fatal(err)
 			}
+			store.Tune(tuning.Clock(clock.Now))
 			tr := &tokenRouteTransport{}
 			c := &gotoauth.Client{ClientID: goTo.ClientID, ClientSecret: goTo.ClientSecret, RedirectURL: "https://c.example.com/callback",
 				Endpoint: gotoauth.Endpoint{AuthURL: goTo.AuthorizeURL(), TokenURL: goTo.TokenURL()}, HTTPClient: &http.Client{Transport: tr}, Now: clock.Now}

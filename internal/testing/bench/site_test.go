@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/gotoconnector/gotoconnector/internal/devtools/devenv"
+	"github.com/gotoconnector/gotoconnector/internal/dynamo"
 	"github.com/gotoconnector/gotoconnector/internal/service/config"
 	"github.com/gotoconnector/gotoconnector/internal/service/connect"
 	"github.com/gotoconnector/gotoconnector/internal/service/secrets"
@@ -96,7 +97,7 @@ func newSite(tb testing.TB, goToOpts ...gototest.Option) *site {
 
 // app returns the connect flow's handlers configured like the functions,
 // on db (through the meter, or not) and the given secrets source.
-func (s *site) app(tb testing.TB, db gotoauth.DynamoDB, src secrets.Source, httpc *http.Client) *connect.App {
+func (s *site) app(tb testing.TB, db dynamo.Client, src secrets.Source, httpc *http.Client) *connect.App {
 	tb.Helper()
 	cfg, err := config.Load(func(k string) string { return s.vars[k] })
 	if err != nil {

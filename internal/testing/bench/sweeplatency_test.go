@@ -13,6 +13,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/gotoconnector/gotoconnector/internal/sweep"
 	"github.com/gotoconnector/gotoconnector/internal/testing/faultproxy"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
@@ -78,7 +79,7 @@ func BenchmarkSweepLatency(b *testing.B) {
 				sends.reset()
 				b.StartTimer()
 				start := time.Now()
-				sum, err := ts.Sweep(context.Background(), gotoauth.SweepOptions{IDs: ids, Concurrency: concurrency})
+				sum, err := ts.Sweep(context.Background(), sweep.Options{IDs: ids, Concurrency: concurrency})
 				took := time.Since(start)
 				b.StopTimer()
 				if err != nil || sum.Refreshed != n || sum.Due != n {

@@ -367,15 +367,7 @@ func (s *stack) refresh(event any) refresh.Summary {
 // nil when there is none.
 func (s *stack) connection(id string) map[string]string {
 	s.t.Helper()
-	item := testutil.Item(s.t, s.db, s.table, "conn#"+id)
-	if item == nil {
-		return nil
-	}
-	out := map[string]string{}
-	for k := range item {
-		out[k] = testutil.S(item, k) + testutil.N(item, k)
-	}
-	return out
+	return testutil.ItemStrings(s.t, s.db, s.table, "conn#"+id)
 }
 
 // tokens decrypts a stored connection's tokens, checking they are

@@ -5,6 +5,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gotoconnector/gotoconnector/internal/dynamo"
+	"github.com/gotoconnector/gotoconnector/internal/sweep"
+	"github.com/gotoconnector/gotoconnector/internal/tuning"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
@@ -23,7 +26,7 @@ type connector struct {
 }
 
 // sweepResult is a sweep's summary, the library's.
-type sweepResult = gotoauth.SweepSummary
+type sweepResult = sweep.Summary
 
 // addSweep counts sweep b into a: every count, Due included (the soak adds
 // up distinct runs), but no per-connection errors (the audit has its own).
@@ -40,17 +43,20 @@ func (s Settings) schedule() gotoauth.Schedule {
 
 // newConnector assembles the store and the TokenSource (which also sweeps)
 // of one process. rateLimit 0 means none.
-func newConnector(db gotoauth.DynamoDB, table string, client *gotoauth.Client, set Settings,
+func newConnector(db dynamo.Client, table string, client *gotoauth.Client, set Settings,
 	rateLimit float64, logger *slog.Logger) (*connector, error) {
 	store, err := gotoauth.NewStore(db, table, gotoauth.WithSchedule(set.schedule()))
 	if err != nil {
 		return nil, err
 	}
-	opts := []gotoauth.Option{gotoauth.WithMargin(set.Margin), gotoauth.WithLogger(logger)}
+	opts := []gotoauth.Option{gotoauth.WithLogger(logger)}
 	if rateLimit > 0 {
 		opts = append(opts, gotoauth.WithRateLimit(rateLimit))
 	}
 	ts, err := gotoauth.NewTokenSource(store, client, opts...)
+	if err == nil {
+		err = ts.Tune(tuning.Margin(set.Margin))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +64,7 @@ func newConnector(db gotoauth.DynamoDB, table string, client *gotoauth.Client, s
 		store:  store,
 		tokens: ts.AccessToken,
 		sweep: func(ctx context.Context) (sweepResult, error) {
-			return ts.Sweep(ctx, gotoauth.SweepOptions{Concurrency: gotoauth.DefaultSweepConcurrency})
+			return ts.Sweep(ctx, sweep.Options{Concurrency: sweep.DefaultConcurrency})
 		},
 		reserve: ts.SweepReserve(),
 	}, nil

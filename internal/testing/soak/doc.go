@@ -3,7 +3,7 @@
 // sweep process and several TokenSource processes at once, while faults are
 // injected at random; it ends with an audit of what survived.
 //
-// One binary (cmd/soak) plays every part. Run without a role, it is the
+// One binary (internal/testing/soak/cmd) plays every part. Run without a role, it is the
 // orchestrator:
 //
 //  1. starts DynamoDB Local (internal/devtools/devenv), a table, the fault

@@ -65,7 +65,7 @@ func TestLedgerFollowsRotationsAndReuses(t *testing.T) {
 	if _, err := p2.Refresh(ctx, next.RefreshToken); err == nil {
 		t.Fatal("injected 502 did not fail")
 	}
-	if _, err := p2.Refresh(ctx, tok.RefreshToken); !gotoauth.IsPermanent(err) {
+	if _, err := p2.Refresh(ctx, tok.RefreshToken); gotoauth.Classify(err) != gotoauth.Permanent {
 		t.Fatalf("spent token: %v, want invalid_grant", err)
 	}
 	reuses, answers, _, rotations := l.snapshot()

@@ -30,12 +30,16 @@ var (
 	tables   atomic.Int64
 )
 
-// Main runs the tests of a package and stops DynamoDB Local afterwards.
+// Main runs the tests of a package and stops DynamoDB Local (and
+// local-kms, if a test started it) afterwards.
 // Call it from TestMain: func TestMain(m *testing.M) { testutil.Main(m) }.
 func Main(m *testing.M) {
 	code := m.Run()
 	if ddb != nil {
 		ddb.Close()
+	}
+	if localKMS != nil {
+		localKMS.Close()
 	}
 	os.Exit(code)
 }
@@ -127,6 +131,21 @@ func Item(t testing.TB, c *dynamodb.Client, table, pk string) map[string]types.A
 		t.Fatal(err)
 	}
 	return out.Item
+}
+
+// ItemStrings returns the item under pk with each attribute, string or
+// number, as a string; nil when there is none.
+func ItemStrings(t testing.TB, c *dynamodb.Client, table, pk string) map[string]string {
+	t.Helper()
+	item := Item(t, c, table, pk)
+	if item == nil {
+		return nil
+	}
+	out := map[string]string{}
+	for k := range item {
+		out[k] = S(item, k) + N(item, k)
+	}
+	return out
 }
 
 // S returns a string attribute ("" when absent).

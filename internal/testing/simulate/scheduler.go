@@ -1,0 +1,100 @@
+package simulate
+
+import (
+	"strconv"
+	"time"
+	"unsafe"
+
+	"github.com/gotoconnector/gotoconnector/internal/schedule"
+)
+
+// scheduler is the connector's scheduler: internal/schedule's Config.Next
+// plans each connection (by its id's phase, stretched by the load, never
+// past expiry − REFRESH_SAFETY_MARGIN) and Config.Decide chooses what a
+// sweep with more due than room does (most urgent first, the rest
+// re-planned over the following sweeps): the functions the sweep calls.
+// The load it is given is the exact count of active connections.
+type scheduler struct {
+	cfg                 schedule.Config
+	prefix              string
+	retryBase, retryMax time.Duration
+	active              func() int
+	buf                 []byte
+	due                 []schedule.Due
+}
+
+// Config is the scheduling configuration of s, as the refresh function
+// builds it.
+func (s Scenario) Config() schedule.Config {
+	return schedule.Config{
+		Interval: s.Interval, SafetyMargin: s.Margin, RefreshTokenLifetime: s.Lifetime,
+		RateLimit: s.Rate, SweepPeriod: s.Period, WorkingTime: schedule.WorkingTime(s.Timeout, s.Reserve),
+	}
+}
+
+func newScheduler(s Scenario, active func() int) *scheduler {
+	return &scheduler{cfg: s.Config(), prefix: s.idPrefix(), retryBase: s.RetryBase, retryMax: s.RetryMax, active: active}
+}
+
+// ID is connection i's id: the prefix and at least six digits.
+func ID(prefix string, i int32) string { return string(appendID(nil, prefix, i)) }
+
+func appendID(b []byte, prefix string, i int32) []byte {
+	b = append(b, prefix...)
+	for d := int32(100_000); d > 1 && i < d; d /= 10 {
+		b = append(b, '0')
+	}
+	return strconv.AppendInt(b, int64(i), 10)
+}
+
+// tmpID is id i in a buffer reused by the next call (for functions that do
+// not keep it).
+func (p *scheduler) tmpID(i int32) string {
+	p.buf = appendID(p.buf[:0], p.prefix, i)
+	return unsafe.String(unsafe.SliceData(p.buf), len(p.buf))
+}
+
+func (p *scheduler) plan(id int32, now, exp time.Duration) time.Duration {
+	return since(p.cfg.Next(p.tmpID(id), at(now), time.Time{}, at(exp), schedule.Load{Connections: p.active()}))
+}
+
+func (p *scheduler) retry(_ int32, now, exp time.Duration, failures int) time.Duration {
+	return backoff(now, exp, failures, p.retryBase, p.retryMax)
+}
+
+func (p *scheduler) indexOrder() bool { return false }
+
+func (p *scheduler) decide(now time.Duration, due []dueConn, capacity int) (int, []time.Duration) {
+	p.due = p.due[:0]
+	for _, d := range due {
+		p.due = append(p.due, schedule.Due{ID: ID(p.prefix, d.id), NextRefreshAt: at(d.next), RefreshExpiry: at(d.exp)})
+	}
+	dec := p.cfg.Decide(p.due, capacity, at(now))
+	out := make([]dueConn, 0, len(due))
+	replan := make([]time.Duration, 0, len(due)-len(dec.Refresh))
+	for _, d := range dec.Refresh {
+		out = append(out, p.conn(d.ID, d.RefreshExpiry, d.NextRefreshAt))
+	}
+	for _, r := range dec.Replan {
+		out = append(out, dueConn{id: p.index(r.ID)})
+		replan = append(replan, since(r.At))
+	}
+	for _, d := range dec.Kept {
+		out = append(out, p.conn(d.ID, d.RefreshExpiry, d.NextRefreshAt))
+		replan = append(replan, now)
+	}
+	copy(due, out)
+	return len(dec.Refresh), replan
+}
+
+func (p *scheduler) conn(id string, exp, next time.Time) dueConn {
+	return dueConn{id: p.index(id), exp: since(exp), next: since(next)}
+}
+
+func (p *scheduler) index(id string) int32 {
+	i, err := strconv.Atoi(id[len(p.prefix):])
+	if err != nil {
+		panic("simulate: not a simulated id: " + id)
+	}
+	return int32(i)
+}
