@@ -116,6 +116,8 @@ func TestConnectionsPermissions(t *testing.T) {
 	table := "!GetAtt ConnectionsTable.Arn"
 	bus := `!Sub arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}`
 	got := statements(fns["ConnectionsFunction"])
+	// The token key: the stack's, or TokenKmsKeyArn (as statements renders an !If).
+	tokenKey := []string{"!!str CreateTokenKey", "!GetAtt TokenKey.Arn", "!Ref TokenKmsKeyArn"}
 	for action, want := range map[string][]string{
 		"dynamodb:GetItem":              {table},
 		"dynamodb:UpdateItem":           {table},
@@ -123,13 +125,15 @@ func TestConnectionsPermissions(t *testing.T) {
 		"dynamodb:Query":                {"!Sub ${ConnectionsTable.Arn}/index/reauth"},
 		"secretsmanager:GetSecretValue": {"!Sub arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${GoToSecretName}-??????"},
 		"events:PutEvents":              {bus},
+		"kms:Decrypt":                   tokenKey,
+		"kms:GenerateDataKey":           tokenKey,
 	} {
 		if !slices.Equal(got[action], want) {
 			t.Errorf("ConnectionsFunction %s on %v, want %v", action, got[action], want)
 		}
 	}
-	if len(got) != 6 {
-		t.Errorf("ConnectionsFunction may do %d actions, want exactly 6: %v", len(got), got)
+	if len(got) != 8 {
+		t.Errorf("ConnectionsFunction may do %d actions, want exactly 8: %v", len(got), got)
 	}
 	for _, id := range []string{"CallbackFunction", "RefreshFunction", "ConnectionsFunction"} {
 		if st := statements(fns[id]); !slices.Equal(st["events:PutEvents"], []string{bus}) {

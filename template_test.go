@@ -303,7 +303,7 @@ func TestTemplateEnvironmentIsTheConfiguration(t *testing.T) {
 	documented := []string{
 		"ACCESS_TOKEN_REFRESH_AHEAD", "ALLOWED_RETURN_ORIGINS", "EVENT_BUS_NAME", "GOTO_AUTHORIZE_URL", "GOTO_CLIENT_ID",
 		"GOTO_CLIENT_SECRET", "GOTO_LINK_SIGNING_KEY", "GOTO_REDIRECT_URI", "GOTO_SECRET_ID", "GOTO_TOKEN_URL",
-		"PKCE", "REFRESH_INTERVAL", "REFRESH_RATE_LIMIT", "REFRESH_TOKEN_LIFETIME", "TABLE_NAME",
+		"PKCE", "REFRESH_INTERVAL", "REFRESH_RATE_LIMIT", "REFRESH_TOKEN_LIFETIME", "TABLE_NAME", "TOKEN_KMS_KEY_ID",
 	}
 	if !slices.Equal(read, documented) {
 		t.Errorf("internal/config reads %v, DESIGN.md documents %v", read, documented)

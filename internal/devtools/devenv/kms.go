@@ -140,6 +140,13 @@ func (k *KMS) Endpoint() string { return k.endpoint }
 // TOKEN_KMS_KEY_ID.
 func (k *KMS) KeyARN() string { return k.keyARN }
 
+// Env returns environment entries ("KEY=value") that make a subprocess's
+// functions encrypt tokens under this local-kms: AWS_ENDPOINT_URL_KMS and
+// TOKEN_KMS_KEY_ID.
+func (k *KMS) Env() []string {
+	return []string{"AWS_ENDPOINT_URL_KMS=" + k.endpoint, "TOKEN_KMS_KEY_ID=" + k.keyARN}
+}
+
 // Client returns a KMS client for local-kms, with the local region and
 // dummy credentials.
 func (k *KMS) Client() *kms.Client {

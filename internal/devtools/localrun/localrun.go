@@ -71,6 +71,7 @@ type Stack struct {
 	Connections *connections.App
 
 	ddb    *devenv.DynamoDB
+	kms    *devenv.KMS
 	server *http.Server
 	sweep  *refresh.Sweeper
 	stop   context.CancelFunc
@@ -145,6 +146,17 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		srvLn.Close()
 		return nil, err
 	}
+	// Tokens are encrypted under local-kms, as under the stack's key in
+	// AWS: a newcomer sees the production path (enc:kms1 in the table).
+	if s.kms, err = devenv.StartKMS(ctx); err != nil {
+		srvLn.Close()
+		return nil, err
+	}
+	kmsCipher, err := gotoauth.NewKMSCipher(s.kms.Client(), s.kms.KeyARN(), s.Config.TableName)
+	if err != nil {
+		srvLn.Close()
+		return nil, err
+	}
 	sec, err := secrets.FromValues(env["GOTO_CLIENT_SECRET"], env["GOTO_LINK_SIGNING_KEY"])
 	if err != nil {
 		srvLn.Close()
@@ -153,8 +165,8 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	s.LinkKey = sec.S.LinkSigningKey
 	// Lifecycle events go to the log: there is no EventBridge here.
 	events := LogEvents(log)
-	s.App = &connect.App{Config: s.Config, Secrets: sec, DB: s.DB, Logger: log, Events: events}
-	store, err := gotoauth.NewStore(s.DB, s.Config.TableName, gotoauth.WithSchedule(s.Config.Schedule))
+	s.App = &connect.App{Config: s.Config, Secrets: sec, DB: s.DB, Logger: log, Events: events, KMS: kmsCipher}
+	store, err := gotoauth.NewStore(s.DB, s.Config.TableName, gotoauth.WithSchedule(s.Config.Schedule), gotoauth.WithKMSCipher(kmsCipher))
 	if err != nil {
 		srvLn.Close()
 		return nil, err
@@ -240,6 +252,9 @@ func (s *Stack) Close() {
 	}
 	if s.ddb != nil {
 		s.ddb.Close()
+	}
+	if s.kms != nil {
+		s.kms.Close()
 	}
 }
 
