@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gotoconnector/gotoconnector/internal/devtools/localrun"
+	"github.com/gotoconnector/gotoconnector/internal/testing/openapitest"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
@@ -44,10 +45,12 @@ func TestLocalConnectionsAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Every exchange is checked against api/openapi.yaml.
+	client := &http.Client{Transport: openapitest.Transport(t, nil)}
 	do := func(method, path string) (int, map[string]any) {
 		t.Helper()
 		req, _ := http.NewRequest(method, stack.BaseURL+path, nil)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

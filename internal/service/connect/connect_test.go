@@ -16,6 +16,7 @@ import (
 	"github.com/gotoconnector/gotoconnector/internal/service/config"
 	"github.com/gotoconnector/gotoconnector/internal/service/connect"
 	"github.com/gotoconnector/gotoconnector/internal/service/secrets"
+	"github.com/gotoconnector/gotoconnector/internal/testing/openapitest"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
@@ -106,11 +107,13 @@ func (e *env) link(connectionID, returnTo string) url.Values {
 
 func (e *env) authorize(q url.Values) connect.Response {
 	e.t.Helper()
-	resp, err := e.app.Authorize(context.Background(), connect.Request{RawQueryString: q.Encode()})
+	req := connect.Request{RawQueryString: q.Encode()}
+	resp, err := e.app.Authorize(context.Background(), req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	checkHeaders(e.t, resp)
+	openapitest.Lambda(e.t, "GET /authorize", req, resp)
 	return resp
 }
 
@@ -123,11 +126,13 @@ func (e *env) callback(rawQuery string, cookies ...string) connect.Response {
 		_, v, _ := strings.Cut(c, "=")
 		e.seen = append(e.seen, v)
 	}
-	resp, err := e.app.Callback(context.Background(), connect.Request{RawQueryString: rawQuery, Cookies: cookies})
+	req := connect.Request{RawQueryString: rawQuery, Cookies: cookies}
+	resp, err := e.app.Callback(context.Background(), req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	checkHeaders(e.t, resp)
+	openapitest.Lambda(e.t, "GET /callback", req, resp)
 	return resp
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/gotoconnector/gotoconnector/internal/service/connections"
+	"github.com/gotoconnector/gotoconnector/internal/testing/openapitest"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
@@ -41,6 +42,11 @@ func newWorld(t *testing.T, opts ...gototest.Option) *world {
 // sink records the events published, as EventBridge would receive them.
 func (w *world) sink() gotoauth.EventSink {
 	return gotoauth.EventSinkFunc(func(_ context.Context, e gotoauth.Event) error {
+		if b, err := e.MarshalJSON(); err != nil {
+			w.T.Error(err)
+		} else if err := openapitest.Event(e.Type, string(b)); err != nil {
+			w.T.Error(err)
+		}
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		w.events = append(w.events, e)
@@ -131,6 +137,7 @@ func call(t *testing.T, app *connections.App, req connections.Request) (int, map
 	if err != nil {
 		t.Fatalf("%s: handler error %v", req.RouteKey, err)
 	}
+	openapitest.Lambda(t, req.RouteKey, req, resp)
 	if resp.Headers["Content-Type"] != "application/json" || resp.Headers["Cache-Control"] != "no-store" {
 		t.Errorf("%s: headers %v, want Content-Type application/json and Cache-Control no-store", req.RouteKey, resp.Headers)
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/gotoconnector/gotoconnector/internal/devtools/devenv"
 	"github.com/gotoconnector/gotoconnector/internal/devtools/invoke"
 	"github.com/gotoconnector/gotoconnector/internal/service/refresh"
+	"github.com/gotoconnector/gotoconnector/internal/testing/openapitest"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
@@ -345,6 +346,7 @@ func (s *stack) http(id string, ev events.APIGatewayV2HTTPRequest) events.APIGat
 	if resp.StatusCode >= 500 || resp.Headers["Cache-Control"] != "no-store" {
 		s.t.Fatalf("%s: %d %v %s", id, resp.StatusCode, resp.Headers, resp.Body)
 	}
+	openapitest.Lambda(s.t, ev.RouteKey, ev, resp)
 	return resp
 }
 

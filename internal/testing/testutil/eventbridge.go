@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/gotoconnector/gotoconnector/internal/testing/openapitest"
 )
 
 // EventBridge answers the EventBridge PutEvents API (AWS JSON 1.1, as the
@@ -101,6 +103,9 @@ func (f *EventBridge) serve(w http.ResponseWriter, r *http.Request) {
 	}{}
 	f.mu.Lock()
 	for _, e := range in.Entries {
+		if err := openapitest.Event(e.DetailType, e.Detail); err != nil {
+			f.problems = append(f.problems, err.Error())
+		}
 		f.entries = append(f.entries, e)
 		out.Entries = append(out.Entries, result{EventId: fmt.Sprintf("evt-%d", len(f.entries))})
 	}
