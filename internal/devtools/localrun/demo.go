@@ -75,12 +75,7 @@ func (s *Stack) returnPage(w http.ResponseWriter, r *http.Request) {
 	switch q.Get("status") {
 	case "connected":
 		p.Title, p.Class = "GoTo account connected", "ok"
-		store, err := gotoauth.NewStore(s.DB, s.Config.TableName)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		if c, err := store.Connection(r.Context(), id); err == nil {
+		if c, err := s.Store.Connection(r.Context(), id); err == nil {
 			p.Conn = c
 			p.Message = "Connected GoTo account " + c.Account() + "."
 		} else if errors.Is(err, gotoauth.ErrNotFound) {

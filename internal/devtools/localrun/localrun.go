@@ -69,6 +69,8 @@ type Stack struct {
 	App     *connect.App
 	// Connections serves the Connections API (without IAM: loopback only).
 	Connections *connections.App
+	// Store is the connection store, its tokens sealed under local-kms.
+	Store *gotoauth.Store
 
 	ddb    *devenv.DynamoDB
 	kms    *devenv.KMS
@@ -171,6 +173,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		srvLn.Close()
 		return nil, err
 	}
+	s.Store = store
 	client := &gotoauth.Client{ClientID: s.Config.ClientID, ClientSecret: sec.S.ClientSecret, RedirectURL: s.Config.RedirectURI, Endpoint: s.Config.Endpoint}
 	ts, err := gotoauth.NewTokenSource(store, client, gotoauth.WithRateLimit(s.Config.RefreshRateLimit), gotoauth.WithLogger(log),
 		gotoauth.WithEvents(events), gotoauth.WithCacheSize(0))

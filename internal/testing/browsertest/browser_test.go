@@ -31,10 +31,7 @@ func TestConnectInBrowser(t *testing.T) {
 	ctx := budget(t)
 	stack := startStack(t, ctx)
 	browser := startBrowser(t, ctx)
-	store, err := gotoauth.NewStore(stack.DB, stack.Config.TableName)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := stack.Store
 	account := gototest.DefaultIdentity().Email
 
 	t.Run("allow", func(t *testing.T) {
