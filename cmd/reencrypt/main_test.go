@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gotoconnector/gotoconnector/internal/dynamo"
+	"github.com/gotoconnector/gotoconnector/internal/ops"
 	"github.com/gotoconnector/gotoconnector/internal/service/secrets"
 	"github.com/gotoconnector/gotoconnector/internal/sweep"
 	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
@@ -93,7 +94,7 @@ func TestReencryptThenRemoveOldKey(t *testing.T) {
 	if err := run(ctx, db, table, secrets.Static{S: rotated}, nil, 3, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	var sum gotoauth.ReencryptSummary
+	var sum ops.ReencryptSummary
 	if err := json.Unmarshal(out.Bytes(), &sum); err != nil || sum.Seen != len(ids) || sum.Reencrypted != len(ids) || len(sum.Failed) != 0 {
 		t.Fatalf("summary %s (%v)", out.String(), err)
 	}
@@ -167,7 +168,7 @@ func TestReencryptToKMSThenRemoveSecretKeys(t *testing.T) {
 	if err := run(ctx, db, table, secrets.Static{S: before}, newKMS(), 2, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	var sum gotoauth.ReencryptSummary
+	var sum ops.ReencryptSummary
 	if err := json.Unmarshal(out.Bytes(), &sum); err != nil || sum.Seen != len(ids) || sum.Reencrypted != len(ids) || len(sum.Failed) != 0 {
 		t.Fatalf("summary %s (%v)", out.String(), err)
 	}

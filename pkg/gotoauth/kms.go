@@ -13,6 +13,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+
+	"github.com/gotoconnector/gotoconnector/internal/ops"
 )
 
 // kmsPrefix marks a token sealed under a KMS data key:
@@ -31,8 +33,8 @@ const (
 	maxReadKeys = 4096
 )
 
-// KMS is the part of *kms.Client the KMS cipher uses.
-type KMS interface {
+// kmsAPI is the part of *kms.Client the KMS cipher uses.
+type kmsAPI interface {
 	GenerateDataKey(ctx context.Context, in *kms.GenerateDataKeyInput, opts ...func(*kms.Options)) (*kms.GenerateDataKeyOutput, error)
 	Decrypt(ctx context.Context, in *kms.DecryptInput, opts ...func(*kms.Options)) (*kms.DecryptOutput, error)
 }
@@ -58,7 +60,7 @@ type KMS interface {
 // is safe for concurrent use; build it with NewKMSCipher and give it to the
 // store with WithKMSCipher.
 type KMSCipher struct {
-	client  KMS
+	client  kmsAPI
 	keyID   string
 	table   string
 	context map[string]string
@@ -67,18 +69,9 @@ type KMSCipher struct {
 	mu     sync.Mutex // guards write and read
 	write  *dataKey
 	read   map[string]*dataKey // by ciphertext blob
-	counts KMSCalls
+	counts ops.KMSCalls
 }
 
-// KMSCalls counts the KMS requests a KMSCipher made.
-type KMSCalls struct {
-	// GenerateDataKey is how many data keys were asked for.
-	GenerateDataKey int
-	// Decrypt is how many data keys were decrypted.
-	Decrypt int
-}
-
-// dataKey is a plaintext data key in the cache.
 type dataKey struct {
 	blob    string // base64url of KMS's ciphertext of the key
 	aead    cipher.AEAD
@@ -94,7 +87,7 @@ func (k *dataKey) fresh(now time.Time) bool {
 // (a key ARN, id or alias) through client (usually a *kms.Client), bound to
 // table, the DynamoDB table the tokens are stored in (the store checks it
 // is its own). It makes no call: the first encryption asks for a data key.
-func NewKMSCipher(client KMS, keyID, table string) (*KMSCipher, error) {
+func NewKMSCipher(client *kms.Client, keyID, table string) (*KMSCipher, error) {
 	switch {
 	case client == nil:
 		return nil, fmt.Errorf("%w: NewKMSCipher needs a KMS client", ErrNotConfigured)
@@ -114,7 +107,7 @@ func NewKMSCipher(client KMS, keyID, table string) (*KMSCipher, error) {
 }
 
 // Calls reports the KMS requests made so far.
-func (k *KMSCipher) Calls() KMSCalls {
+func (k *KMSCipher) Calls() ops.KMSCalls {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.counts

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/gotoconnector/gotoconnector/internal/ops"
 	"github.com/gotoconnector/gotoconnector/internal/schedule"
 )
 
@@ -80,17 +81,6 @@ func (s *Store) Reencrypt(ctx context.Context, id string) (bool, error) {
 	return true, nil
 }
 
-// ReencryptSummary counts what ReencryptAll did.
-type ReencryptSummary struct {
-	// Seen is how many connections were looked at.
-	Seen int `json:"seen"`
-	// Reencrypted is how many were rewritten under the active key.
-	Reencrypted int `json:"reencrypted"`
-	// Failed maps a connection id to why it could not be re-encrypted
-	// (ErrTokenKey when its key is not among the store's keys).
-	Failed map[string]string `json:"failed,omitempty"`
-}
-
 // ReencryptAll re-encrypts every connection that has a refresh schedule
 // (all but those waiting for the customer to connect again, whose tokens
 // are dead), found through the due index, never a table scan. Run it after
@@ -98,8 +88,8 @@ type ReencryptSummary struct {
 // old keys, or after turning KMS on (WithKMSCipher beside the old token
 // cipher): once it reports no failure, the old keys can be removed.
 // workers bounds the concurrent connections (at least 1).
-func (s *Store) ReencryptAll(ctx context.Context, workers int) (ReencryptSummary, error) {
-	sum := ReencryptSummary{Failed: map[string]string{}}
+func (s *Store) ReencryptAll(ctx context.Context, workers int) (ops.ReencryptSummary, error) {
+	sum := ops.ReencryptSummary{Failed: map[string]string{}}
 	if s.cipher == nil && s.kms == nil {
 		return sum, ErrNoActiveKey
 	}

@@ -12,6 +12,7 @@ import (
 	"unicode"
 
 	"github.com/gotoconnector/gotoconnector/internal/connid"
+	"github.com/gotoconnector/gotoconnector/internal/ops"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
@@ -58,11 +59,17 @@ func invalid(format string, args ...any) error {
 	return &invalidLine{reason: fmt.Sprintf(format, args...)}
 }
 
+// entry is one valid line: the connection to import and its identity.
+type entry struct {
+	ops.Import
+	gotoauth.Identity
+}
+
 // parseLine reads and checks one line, with lifetime the refresh tokens'
 // life (REFRESH_TOKEN_LIFETIME) and now the time of the import. The error
 // is an *invalidLine; the id is returned whenever it is valid, even when
 // another field is not, so that the report can name the connection.
-func parseLine(raw []byte, lifetime time.Duration, now time.Time) (imp *gotoauth.Import, id string, err error) {
+func parseLine(raw []byte, lifetime time.Duration, now time.Time) (imp *entry, id string, err error) {
 	var l line
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
@@ -79,7 +86,7 @@ func parseLine(raw []byte, lifetime time.Duration, now time.Time) (imp *gotoauth
 		return nil, "", invalid("connection_id is not 1 to %d characters of A-Z a-z 0-9 . _ : -", connid.MaxLength)
 	}
 	id = *l.ConnectionID
-	imp = &gotoauth.Import{ConnectionID: id, Identity: l.Identity}
+	imp = &entry{Import: ops.Import{ConnectionID: id}, Identity: l.Identity}
 	if imp.RefreshToken, err = token("refresh_token", l.RefreshToken, true); err != nil {
 		return nil, id, err
 	}

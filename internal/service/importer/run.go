@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gotoconnector/gotoconnector/internal/ops"
 	"github.com/gotoconnector/gotoconnector/internal/sweep"
 	"github.com/gotoconnector/gotoconnector/internal/tuning"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
@@ -145,19 +146,19 @@ func (im *Importer) line(ctx context.Context, l rawLine, lifetime time.Duration,
 	}
 	lctx, cancel := context.WithTimeout(ctx, lineTimeout)
 	defer cancel()
-	res, c, err := im.Store.ImportConnection(lctx, imp, gotoauth.ImportOptions{Overwrite: im.Overwrite, DryRun: im.DryRun})
+	res, c, err := im.Store.ImportConnection(lctx, &imp.Import, imp.Identity, ops.ImportOptions{Overwrite: im.Overwrite, DryRun: im.DryRun})
 	if err != nil {
 		sum.Failed++
 		return id, "failed: " + redact(err.Error(), imp)
 	}
 	switch res {
-	case gotoauth.Imported:
+	case ops.Imported:
 		sum.Imported++
-	case gotoauth.Replaced:
+	case ops.Replaced:
 		sum.Replaced++
-	case gotoauth.Unchanged:
+	case ops.Unchanged:
 		sum.Unchanged++
-	case gotoauth.SkippedExists:
+	case ops.SkippedExists:
 		sum.SkippedExists++
 		return id, string(res) + ": " + skipReason(c) + " (-overwrite replaces it)"
 	}
@@ -165,14 +166,14 @@ func (im *Importer) line(ctx context.Context, l rawLine, lifetime time.Duration,
 	if im.DryRun {
 		return id, result + " (dry run: nothing written)"
 	}
-	if im.Verify && (res == gotoauth.Imported || res == gotoauth.Replaced) {
+	if im.Verify && (res == ops.Imported || res == ops.Replaced) {
 		result += ", " + im.verify(lctx, id, imp, sum)
 	}
 	return id, result
 }
 
 // verify refreshes connection id once and says how it went.
-func (im *Importer) verify(ctx context.Context, id string, imp *gotoauth.Import, sum *Summary) string {
+func (im *Importer) verify(ctx context.Context, id string, imp *entry, sum *Summary) string {
 	r := im.Tokens.Refresh(ctx, id, true)
 	if r.Outcome == sweep.Refreshed {
 		sum.Verified++
@@ -211,7 +212,7 @@ func skipReason(c *gotoauth.Connection) string {
 
 // redact removes the line's tokens from a message, should a lower layer
 // ever have quoted one.
-func redact(msg string, imp *gotoauth.Import) string {
+func redact(msg string, imp *entry) string {
 	for _, t := range []string{imp.RefreshToken, imp.AccessToken} {
 		if t != "" {
 			msg = strings.ReplaceAll(msg, t, "[token]")
