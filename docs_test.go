@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -344,4 +345,50 @@ func checkDoc(doc string, c *codeFacts) []string {
 		}
 	}
 	return uniqProblem(ps)
+}
+
+// Every top-level name pkg/gotoauth exports is one a user writes: the docs'
+// or the runnable examples' user code, or a user-facing command, names it as
+// gotoauth.Name. A name nobody outside needs belongs in an internal package
+// (as internal/ops holds cmd/import's and cmd/reencrypt's types).
+func TestLibraryNamesAreUsed(t *testing.T) {
+	out, err := exec.Command("go", "doc", "-short", "./pkg/gotoauth").Output()
+	if err != nil {
+		t.Fatalf("go doc -short ./pkg/gotoauth: %v", err)
+	}
+	// Each line is a top-level name: "func F(", "type T ", "const C ",
+	// "var V ", indented under its type when it returns or has that type.
+	decl := regexp.MustCompile(`^\s*(?:func|type|const|var) ([A-Z]\w*)`)
+	var names []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if m := decl.FindStringSubmatch(line); m != nil {
+			names = append(names, m[1])
+		}
+	}
+	if len(names) < 20 || len(names) > 40 {
+		t.Errorf("go doc -short ./pkg/gotoauth lists %d top-level names; the library keeps at most 40", len(names))
+	}
+	users := []string{"README.md", "pkg/gotoauth/example_test.go"}
+	docs, _ := filepath.Glob("docs/*.md")
+	users = append(users, docs...)
+	_ = filepath.WalkDir("cmd", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".go") && !strings.HasSuffix(p, "_test.go") {
+			users = append(users, p)
+		}
+		return nil
+	})
+	var text strings.Builder
+	for _, u := range users {
+		b, err := os.ReadFile(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text.Write(b)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if !regexp.MustCompile(`\bgotoauth\.` + n + `\b`).MatchString(text.String()) {
+			t.Errorf("gotoauth.%s is exported but no doc, example or command uses it: use it there, or move it to an internal package", n)
+		}
+	}
 }

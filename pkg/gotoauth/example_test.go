@@ -2,9 +2,13 @@ package gotoauth_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
+	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -29,8 +33,17 @@ func ExampleSignLink() {
 		log.Fatal(err)
 	}
 	fmt.Println(link)
+
+	// The authorize function checks it (what VerifyLink is for).
+	u, _ := url.Parse(link)
+	l, err := gotoauth.VerifyLink(u.Query(), []byte("the link signing key from the secret"), time.Unix(1893455000, 0))
+	fmt.Println(l.ConnectionID, err)
+	_, err = gotoauth.VerifyLink(u.Query(), []byte("another key"), time.Unix(1893455000, 0))
+	fmt.Println(gotoauth.Classify(err) == gotoauth.Invalid, errors.Is(err, gotoauth.ErrLinkSignature))
 	// Output:
 	// https://abc123.execute-api.eu-west-1.amazonaws.com/authorize?connection_id=customer-42&expires=1893456000&return_to=https%3A%2F%2Fapp.example.com%2Fintegrations%2Fgoto&signature=cdybpt4jNqNQlk8AT-bogQY5sTD1DBykgM7i4OfwISY
+	// customer-42 <nil>
+	// true true
 }
 
 // A SaaS backend gets a valid access token whenever it calls a GoTo API. The
@@ -142,4 +155,71 @@ func ExampleClient_Exchange() {
 	}
 	fmt.Println(tok.Account(), tok.RefreshToken != "")
 	// Output: mister.jones@fakemail.com true
+}
+
+// A backend that reacts when a customer's GoTo grant dies: the TokenSource
+// announces it to an EventSink (the stack's functions use
+// NewEventBridgeSink, with Source gotoauth.EventSource), the stored
+// connection says what happened, and the error says what to do.
+func ExampleWithEvents() {
+	ctx := context.Background()
+	srv := gototest.NewServer()
+	defer srv.Close()
+	client := &gotoauth.Client{
+		ClientID: srv.ClientID, ClientSecret: srv.ClientSecret,
+		RedirectURL: "https://connector.example.com/callback",
+		Endpoint:    gotoauth.Endpoint{AuthURL: srv.AuthorizeURL(), TokenURL: srv.TokenURL()},
+	}
+	db, table := testutil.ExampleTable("events-example") // DynamoDB Local
+	store, err := gotoauth.NewStore(db, table)
+	if err != nil {
+		log.Fatal(err)
+	}
+	back, _ := srv.Approve(client.AuthCodeURL("state"))
+	var tok *gotoauth.Token
+	if tok, err = client.Exchange(ctx, back.Query().Get("code"), ""); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := store.SaveConnection(ctx, "customer-7", tok); err != nil {
+		log.Fatal(err)
+	}
+
+	var sink gotoauth.EventSink = gotoauth.EventSinkFunc(func(_ context.Context, e gotoauth.Event) error {
+		fmt.Println("event:", e.Type, e.ConnectionID, e.Status, e.Reason)
+		return nil
+	})
+	opts := []gotoauth.Option{
+		gotoauth.WithEvents(sink),
+		gotoauth.WithCacheSize(1000), // connections whose tokens stay in memory
+		gotoauth.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+	}
+	ts, err := gotoauth.NewTokenSource(store, client, opts...)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Your own http.Client, with the token source's Transport.
+	hc := &http.Client{Transport: &gotoauth.Transport{Source: ts, ConnectionID: "customer-7"}}
+
+	// The customer revokes the app at GoTo; GoTo ends the access token and
+	// refuses the refresh token.
+	srv.ExpireAccessToken(tok.AccessToken)
+	srv.FailNext(1, gototest.OAuthError(400, "invalid_grant", "revoked"))
+	_, err = hc.Get(srv.MeURL())
+	var class gotoauth.Class = gotoauth.Classify(err)
+	fmt.Println(class == gotoauth.Permanent, gotoauth.ErrorCode(err))
+
+	var c *gotoauth.Connection
+	if c, err = store.Connection(ctx, "customer-7"); err != nil {
+		log.Fatal(err)
+	}
+	var st gotoauth.Status = c.Status
+	var who gotoauth.Identity = c.Identity
+	fmt.Println(st, st == gotoauth.StatusActive, who.Account())
+	_, err = store.Connection(ctx, "customer-8")
+	fmt.Println(errors.Is(err, gotoauth.ErrNotFound))
+	// Output:
+	// event: connection.reauth_required customer-7 reauth_required invalid_grant
+	// true invalid_grant
+	// reauth_required false mister.jones@fakemail.com
+	// true
 }

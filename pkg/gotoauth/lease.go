@@ -144,17 +144,8 @@ func (s *Store) storeRefreshed(ctx context.Context, c, n *Connection, owner stri
 			Set(expression.Name("next_refresh_at"), expression.Value(n.NextRefreshAt.Unix())).
 			Set(expression.Name("due_shard"), expression.Value(dueShard(c.ConnectionID))).
 			Set(expression.Name("status"), expression.Value(string(StatusActive))).
-			Add(expression.Name("version"), expression.Value(1)).
-			Remove(expression.Name("lease_owner")).
-			Remove(expression.Name("lease_expires_at")).
-			Remove(expression.Name("failure_count")).
-			Remove(expression.Name("last_error")).
-			Remove(expression.Name("last_error_at")).
-			Remove(expression.Name(failingAttr)).
-			Remove(expression.Name("reauth_reason")).
-			Remove(expression.Name("reauth_at")).
-			Remove(expression.Name("reauth_from_version")).
-			Remove(expression.Name(statusKeyAttr))
+			Add(expression.Name("version"), expression.Value(1))
+		upd = clearLeaseAndTrouble(upd)
 		if n.RefreshToken != c.RefreshToken {
 			upd = upd.Set(expression.Name("refresh_token"), expression.Value(refresh)).
 				Set(expression.Name("refresh_token_expires_at"), expression.Value(n.RefreshTokenExpiresAt.Unix()))

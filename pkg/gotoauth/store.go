@@ -281,17 +281,7 @@ func (s *Store) writeConnection(ctx context.Context, c *Connection, cond express
 	if err != nil {
 		return err
 	}
-	upd = upd.Add(expression.Name("version"), expression.Value(1)).
-		Remove(expression.Name("lease_owner")).
-		Remove(expression.Name("lease_expires_at")).
-		Remove(expression.Name("reauth_reason")).
-		Remove(expression.Name("reauth_at")).
-		Remove(expression.Name("reauth_from_version")).
-		Remove(expression.Name(statusKeyAttr)).
-		Remove(expression.Name("failure_count")).
-		Remove(expression.Name("last_error")).
-		Remove(expression.Name("last_error_at")).
-		Remove(expression.Name(failingAttr))
+	upd = clearLeaseAndTrouble(upd.Add(expression.Name("version"), expression.Value(1)))
 	if c.ImportedAt.IsZero() {
 		// A consent through the connect flow replaces an imported one.
 		upd = upd.Remove(expression.Name(importedAttr))
@@ -366,4 +356,18 @@ func storeError(what string, err error) error {
 func isConditionFailed(err error) bool {
 	var ccf *types.ConditionalCheckFailedException
 	return errors.As(err, &ccf)
+}
+
+// clearLeaseAndTrouble removes what a successful write of fresh tokens ends:
+// the refresher's lease, the failure streak and the reauth marker (with the
+// status key that indexes it).
+func clearLeaseAndTrouble(upd expression.UpdateBuilder) expression.UpdateBuilder {
+	for _, attr := range []string{
+		"lease_owner", "lease_expires_at",
+		"failure_count", "last_error", "last_error_at", failingAttr,
+		"reauth_reason", "reauth_at", "reauth_from_version", statusKeyAttr,
+	} {
+		upd = upd.Remove(expression.Name(attr))
+	}
+	return upd
 }
