@@ -205,16 +205,34 @@ func (c Config) Decide(due []Due, capacity int, now time.Time) Decision {
 	if per <= 0 {
 		per = 1
 	}
-	for k, conn := range due[capacity:] {
+	// Where each one left goes: ats[k] is the k-th's new next_refresh_at,
+	// zero when it stays due.
+	left := due[capacity:]
+	ats := make([]time.Time, len(left))
+	kept := 0
+	for k, conn := range left {
 		at := now.Add(time.Duration(k/per+1) * c.SweepPeriod)
 		if dl := c.Deadline(conn.RefreshExpiry); !dl.IsZero() && dl.Before(at) {
 			at = dl
 		}
 		if !at.After(now) || !at.After(conn.NextRefreshAt) {
-			d.Kept = append(d.Kept, conn)
+			kept++
 			continue
 		}
-		d.Replan = append(d.Replan, Replan{ID: conn.ID, At: at})
+		ats[k] = at
+	}
+	if kept > 0 {
+		d.Kept = make([]Due, 0, kept)
+	}
+	if kept < len(left) {
+		d.Replan = make([]Replan, 0, len(left)-kept)
+	}
+	for k, conn := range left {
+		if ats[k].IsZero() {
+			d.Kept = append(d.Kept, conn)
+		} else {
+			d.Replan = append(d.Replan, Replan{ID: conn.ID, At: ats[k]})
+		}
 	}
 	return d
 }
