@@ -50,14 +50,19 @@ func resourcesOfType(root *yaml.Node, typ string) []string {
 }
 
 // retentionProblems checks that the log group resource id keeps its logs for
-// the LogRetentionDays parameter.
+// the LogRetentionDays parameter, or AuditRetentionDays for the connections
+// function's (it holds the audit of token releases).
 func retentionProblems(root *yaml.Node, id string) []string {
 	g := get(root, "Resources", id)
 	if value(get(g, "Type")) != "AWS::Logs::LogGroup" {
 		return []string{fmt.Sprintf("%s is not an AWS::Logs::LogGroup", id)}
 	}
-	if r := get(g, "Properties", "RetentionInDays"); !isTag(r, "!Ref", "LogRetentionDays") {
-		return []string{fmt.Sprintf("%s: RetentionInDays must be !Ref LogRetentionDays", id)}
+	param := "LogRetentionDays"
+	if id == "ConnectionsLogGroup" {
+		param = "AuditRetentionDays"
+	}
+	if r := get(g, "Properties", "RetentionInDays"); !isTag(r, "!Ref", param) {
+		return []string{fmt.Sprintf("%s: RetentionInDays must be !Ref %s", id, param)}
 	}
 	return nil
 }
@@ -134,6 +139,7 @@ var accessLogVariables = []string{
 	"$context.path", "$context.status", "$context.responseLatency", "$context.integrationLatency",
 	"$context.integrationErrorMessage", "$context.identity.userAgent", "$context.httpMethod",
 	"$context.protocol", "$context.responseLength", "$context.error.message", "$context.domainName",
+	"$context.identity.userArn", "$context.identity.accountId", // the IAM caller, for the audit
 }
 
 func accessLogProblems(root *yaml.Node) []string {

@@ -458,8 +458,11 @@ def check_stack(m, name, template, body, stack, params, defaults, code):
         g = groups.get(phys[lid])
         if g is None:
             problems.append(f"{lid}: log group {phys[lid]} does not exist")
-        elif str(g.get("retentionInDays")) != str(p["LogRetentionDays"]):
-            problems.append(f"{lid}: retention {g.get('retentionInDays')} days, want {p['LogRetentionDays']}")
+        else:
+            # The connections function's log holds the audit of token releases.
+            param = "AuditRetentionDays" if lid == "ConnectionsLogGroup" else "LogRetentionDays"
+            if str(g.get("retentionInDays")) != str(p[param]):
+                problems.append(f"{lid}: retention {g.get('retentionInDays')} days, want {p[param]} ({param})")
 
     table = ddb.describe_table(TableName=phys["ConnectionsTable"])["Table"]
     declared = sorted(g["IndexName"] for g in body["Resources"]["ConnectionsTable"]["Properties"].get("GlobalSecondaryIndexes", []))
