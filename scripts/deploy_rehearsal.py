@@ -492,6 +492,23 @@ def check_stack(m, name, template, body, stack, params, defaults, code):
         if redirect.get("GOTO_REDIRECT_URI") != expected["RedirectUri"]:
             problems.append(f"CallbackFunction: GOTO_REDIRECT_URI {redirect.get('GOTO_REDIRECT_URI')!r}, "
                             f"want {expected['RedirectUri']!r}")
+    # The dashboard: created with the body resolved, naming this stack's
+    # functions and table.
+    if "Dashboard" in phys:
+        expected["DashboardName"] = f"{name}-goto-connector"
+        try:
+            dash = m.client("cloudwatch").get_dashboard(DashboardName=phys["Dashboard"])["DashboardBody"]
+            widgets = json.loads(dash)["widgets"]
+        except Exception as e:  # noqa: BLE001 - reported as a problem
+            problems.append(f"Dashboard {phys['Dashboard']}: {e}")
+        else:
+            if "${" in dash:
+                problems.append(f"Dashboard: an unresolved ${{...}} in its body: {dash[dash.index('${'):][:80]!r}")
+            for lid in [*functions_of(template), "ConnectionsTable"]:
+                if f'"{phys[lid]}"' not in dash:
+                    problems.append(f"Dashboard: its body does not name {lid} ({phys[lid]})")
+            if not widgets:
+                problems.append("Dashboard: no widgets")
     unresolved = []
     for key in template.get("Outputs", {}):
         if key not in outputs:
