@@ -86,6 +86,8 @@ var (
 	targetRE  = regexp.MustCompile(`(?m)^([a-z][\w-]*%?)\s*:`)
 	camelRE   = regexp.MustCompile(`^[A-Z][a-z]+(?:[A-Z][a-z]+)*$`)
 	tmplKeyRE = regexp.MustCompile(`(?m)^  ([A-Z]\w+):`)
+	// an AWS metric a dashboard widget reads: ["AWS/DynamoDB", "ReadThrottleEvents", ...]
+	tmplQuotedRE = regexp.MustCompile(`"AWS/\w+", "([A-Z]\w+)"`)
 )
 
 func readCode(t *testing.T) *codeFacts {
@@ -212,6 +214,9 @@ func readCode(t *testing.T) *codeFacts {
 		if f == "template.yaml" {
 			for _, m := range tmplKeyRE.FindAllStringSubmatch(string(src), -1) {
 				c.all[m[1]] = true // resources, outputs, parameters
+			}
+			for _, m := range tmplQuotedRE.FindAllStringSubmatch(string(src), -1) {
+				c.all[m[1]] = true // metric names the dashboard reads
 			}
 		}
 	}

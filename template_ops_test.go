@@ -3,8 +3,6 @@ package gotoconnector
 import (
 	"encoding/json"
 	"fmt"
-	"go/ast"
-	"go/token"
 	"maps"
 	"regexp"
 	"slices"
@@ -50,14 +48,19 @@ func resourcesOfType(root *yaml.Node, typ string) []string {
 }
 
 // retentionProblems checks that the log group resource id keeps its logs for
-// the LogRetentionDays parameter.
+// the LogRetentionDays parameter, or AuditRetentionDays for the connections
+// function's (it holds the audit of token releases).
 func retentionProblems(root *yaml.Node, id string) []string {
 	g := get(root, "Resources", id)
 	if value(get(g, "Type")) != "AWS::Logs::LogGroup" {
 		return []string{fmt.Sprintf("%s is not an AWS::Logs::LogGroup", id)}
 	}
-	if r := get(g, "Properties", "RetentionInDays"); !isTag(r, "!Ref", "LogRetentionDays") {
-		return []string{fmt.Sprintf("%s: RetentionInDays must be !Ref LogRetentionDays", id)}
+	param := "LogRetentionDays"
+	if id == "ConnectionsLogGroup" {
+		param = "AuditRetentionDays"
+	}
+	if r := get(g, "Properties", "RetentionInDays"); !isTag(r, "!Ref", param) {
+		return []string{fmt.Sprintf("%s: RetentionInDays must be !Ref %s", id, param)}
 	}
 	return nil
 }
@@ -134,6 +137,7 @@ var accessLogVariables = []string{
 	"$context.path", "$context.status", "$context.responseLatency", "$context.integrationLatency",
 	"$context.integrationErrorMessage", "$context.identity.userAgent", "$context.httpMethod",
 	"$context.protocol", "$context.responseLength", "$context.error.message", "$context.domainName",
+	"$context.identity.userArn", "$context.identity.accountId", // the IAM caller, for the audit
 }
 
 func accessLogProblems(root *yaml.Node) []string {
@@ -203,29 +207,16 @@ var sweepAlarms = map[string]sweepAlarm{
 var pendingMetrics = []string{}
 
 // emittedMetrics returns the metric names the refresh function declares in
-// its Embedded Metric Format line: the "Name" values of composite literals in
-// internal/service/refresh.
+// its Embedded Metric Format line: refresh.Metrics, which TestHandleEvents
+// checks against the line the real handler writes.
 func emittedMetrics(t *testing.T) []string {
 	t.Helper()
 	var names []string
-	for _, f := range parseSources(t, "internal/service/refresh") {
-		ast.Inspect(f, func(n ast.Node) bool {
-			kv, ok := n.(*ast.KeyValueExpr)
-			if !ok {
-				return true
-			}
-			k, kok := kv.Key.(*ast.BasicLit)
-			v, vok := kv.Value.(*ast.BasicLit)
-			if kok && vok && k.Value == `"Name"` && v.Kind == token.STRING {
-				if s, err := strconv.Unquote(v.Value); err == nil {
-					names = append(names, s)
-				}
-			}
-			return true
-		})
+	for _, m := range refresh.Metrics {
+		names = append(names, m["Name"])
 	}
 	if len(names) == 0 {
-		t.Fatal(`found no {"Name": "..."} metric declarations in internal/service/refresh; update emittedMetrics to how the metrics are declared now`)
+		t.Fatal("refresh.Metrics is empty")
 	}
 	return names
 }

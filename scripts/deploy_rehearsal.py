@@ -458,8 +458,11 @@ def check_stack(m, name, template, body, stack, params, defaults, code):
         g = groups.get(phys[lid])
         if g is None:
             problems.append(f"{lid}: log group {phys[lid]} does not exist")
-        elif str(g.get("retentionInDays")) != str(p["LogRetentionDays"]):
-            problems.append(f"{lid}: retention {g.get('retentionInDays')} days, want {p['LogRetentionDays']}")
+        else:
+            # The connections function's log holds the audit of token releases.
+            param = "AuditRetentionDays" if lid == "ConnectionsLogGroup" else "LogRetentionDays"
+            if str(g.get("retentionInDays")) != str(p[param]):
+                problems.append(f"{lid}: retention {g.get('retentionInDays')} days, want {p[param]} ({param})")
 
     table = ddb.describe_table(TableName=phys["ConnectionsTable"])["Table"]
     declared = sorted(g["IndexName"] for g in body["Resources"]["ConnectionsTable"]["Properties"].get("GlobalSecondaryIndexes", []))
@@ -489,6 +492,23 @@ def check_stack(m, name, template, body, stack, params, defaults, code):
         if redirect.get("GOTO_REDIRECT_URI") != expected["RedirectUri"]:
             problems.append(f"CallbackFunction: GOTO_REDIRECT_URI {redirect.get('GOTO_REDIRECT_URI')!r}, "
                             f"want {expected['RedirectUri']!r}")
+    # The dashboard: created with the body resolved, naming this stack's
+    # functions and table.
+    if "Dashboard" in phys:
+        expected["DashboardName"] = f"{name}-goto-connector"
+        try:
+            dash = m.client("cloudwatch").get_dashboard(DashboardName=phys["Dashboard"])["DashboardBody"]
+            widgets = json.loads(dash)["widgets"]
+        except Exception as e:  # noqa: BLE001 - reported as a problem
+            problems.append(f"Dashboard {phys['Dashboard']}: {e}")
+        else:
+            if "${" in dash:
+                problems.append(f"Dashboard: an unresolved ${{...}} in its body: {dash[dash.index('${'):][:80]!r}")
+            for lid in [*functions_of(template), "ConnectionsTable"]:
+                if f'"{phys[lid]}"' not in dash:
+                    problems.append(f"Dashboard: its body does not name {lid} ({phys[lid]})")
+            if not widgets:
+                problems.append("Dashboard: no widgets")
     unresolved = []
     for key in template.get("Outputs", {}):
         if key not in outputs:

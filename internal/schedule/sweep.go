@@ -1,7 +1,8 @@
 package schedule
 
 import (
-	"sort"
+	"math/bits"
+	"slices"
 	"time"
 )
 
@@ -40,21 +41,122 @@ type Decision struct {
 
 // Urgent sorts due connections most urgent first: earliest refresh-token
 // expiry (an unknown expiry after every known one), then earliest
-// next_refresh_at, then id, so that the order is deterministic.
+// next_refresh_at, then id, so that the order is deterministic (equal ones
+// keep their order).
 func Urgent(due []Due) {
-	sort.SliceStable(due, func(i, j int) bool {
-		a, b := due[i], due[j]
-		if a.RefreshExpiry.IsZero() != b.RefreshExpiry.IsZero() {
-			return b.RefreshExpiry.IsZero()
+	keys := urgencyKeys(due)
+	sortKeys(due, keys)
+	permute(due, keys)
+}
+
+// urgency is a due connection's place in the urgency order, in integers:
+// comparing two is cheaper than comparing their times.
+type urgency struct {
+	expSec, nextSec   int64 // Unix seconds
+	expNsec, nextNsec int32
+	i                 int32 // its index in due
+	unknown           bool  // no known refresh-token expiry
+}
+
+func urgencyKeys(due []Due) []urgency {
+	keys := make([]urgency, len(due))
+	for i, d := range due {
+		k := urgency{i: int32(i), unknown: d.RefreshExpiry.IsZero(), nextSec: d.NextRefreshAt.Unix(), nextNsec: int32(d.NextRefreshAt.Nanosecond())}
+		if !k.unknown {
+			k.expSec, k.expNsec = d.RefreshExpiry.Unix(), int32(d.RefreshExpiry.Nanosecond())
 		}
-		if !a.RefreshExpiry.Equal(b.RefreshExpiry) {
-			return a.RefreshExpiry.Before(b.RefreshExpiry)
+		keys[i] = k
+	}
+	return keys
+}
+
+// less orders keys as Urgent does; the index last keeps the order stable.
+func less(due []Due, a, b urgency) bool {
+	switch {
+	case a.unknown != b.unknown:
+		return b.unknown
+	case a.expSec != b.expSec:
+		return a.expSec < b.expSec
+	case a.expNsec != b.expNsec:
+		return a.expNsec < b.expNsec
+	case a.nextSec != b.nextSec:
+		return a.nextSec < b.nextSec
+	case a.nextNsec != b.nextNsec:
+		return a.nextNsec < b.nextNsec
+	}
+	if x, y := due[a.i].ID, due[b.i].ID; x != y {
+		return x < y
+	}
+	return a.i < b.i
+}
+
+func sortKeys(due []Due, keys []urgency) {
+	slices.SortFunc(keys, func(a, b urgency) int {
+		if less(due, a, b) {
+			return -1
 		}
-		if !a.NextRefreshAt.Equal(b.NextRefreshAt) {
-			return a.NextRefreshAt.Before(b.NextRefreshAt)
-		}
-		return a.ID < b.ID
+		return 1 // keys are never equal: their indices differ
 	})
+}
+
+// selectFirst reorders keys so that its first n are the n most urgent (in
+// no particular order): quickselect, with a sort when it goes badly.
+func selectFirst(due []Due, keys []urgency, n int) {
+	for budget := 2 * bits.Len(uint(len(keys))); len(keys) > 16 && n > 0 && n < len(keys); budget-- {
+		if budget == 0 {
+			sortKeys(due, keys)
+			return
+		}
+		// Median of three as the pivot, moved to the end.
+		m, last := len(keys)/2, len(keys)-1
+		if less(due, keys[m], keys[0]) {
+			keys[m], keys[0] = keys[0], keys[m]
+		}
+		if less(due, keys[last], keys[0]) {
+			keys[last], keys[0] = keys[0], keys[last]
+		}
+		if less(due, keys[m], keys[last]) {
+			keys[m], keys[last] = keys[last], keys[m]
+		}
+		pivot, p := keys[last], 0
+		for j := 0; j < last; j++ {
+			if less(due, keys[j], pivot) {
+				keys[p], keys[j] = keys[j], keys[p]
+				p++
+			}
+		}
+		keys[p], keys[last] = keys[last], keys[p]
+		// keys[:p] precede the pivot, keys[p+1:] follow it.
+		switch {
+		case n <= p:
+			keys = keys[:p]
+		default:
+			keys, n = keys[p+1:], n-p-1
+		}
+	}
+	if n > 0 && n < len(keys) {
+		sortKeys(due, keys)
+	}
+}
+
+// permute puts due[keys[p].i] at p, in place.
+func permute(due []Due, keys []urgency) {
+	for s := range keys {
+		if keys[s].i < 0 {
+			continue
+		}
+		tmp, p := due[s], s
+		for {
+			q := int(keys[p].i)
+			keys[p].i = -1
+			if q == s {
+				due[p] = tmp
+				break
+			}
+			due[p] = due[q]
+			p = q
+		}
+	}
 }
 
 // Decide splits the due connections a sweep read at now into those it
@@ -62,28 +164,75 @@ func Urgent(due []Due) {
 // and those it leaves: the k-th one left (in urgency order) is replanned to
 // the sweep k/PerSweep + 1 periods later, but never past its Deadline, so
 // that the next sweeps each find about what they can do and the most
-// urgent first. due is sorted in place.
+// urgent first. due is reordered in place: Refresh is its start.
+//
+// Decide orders only what its decision depends on. A connection whose
+// Deadline is before the next sweep (now + SweepPeriod) is replanned to
+// its Deadline, or kept, wherever it ranks; every such one is more urgent
+// than every other (the Deadline follows the expiry). So those are split
+// from the rest in one pass; among them, only the capacity most urgent are
+// found (quickselect) and sorted; the rest, whose ranks set their sweeps,
+// are sorted. Decide thereby picks and orders exactly what a full sort
+// (Urgent) would, at O(n) plus the sort of what it refreshes and of the
+// connections not yet near their Deadline: after an outage, a backlog of
+// a million connections past their Deadline costs one pass, not a sort.
+// Replan and Kept list the near-Deadline ones first, in no particular
+// order, then the others in urgency order.
 func (c Config) Decide(due []Due, capacity int, now time.Time) Decision {
 	c = c.WithDefaults()
-	Urgent(due)
 	if capacity < 0 || capacity > len(due) {
 		capacity = len(due)
 	}
+	keys := urgencyKeys(due)
+	next := now.Add(c.SweepPeriod)
+	near := 0
+	for j, k := range keys {
+		if d := due[k.i]; !k.unknown && c.Deadline(d.RefreshExpiry).Before(next) {
+			keys[near], keys[j] = keys[j], keys[near]
+			near++
+		}
+	}
+	if capacity < near {
+		selectFirst(due, keys[:near], capacity)
+		sortKeys(due, keys[:capacity])
+	} else {
+		sortKeys(due, keys[:near])
+	}
+	sortKeys(due, keys[near:])
+	permute(due, keys)
 	d := Decision{Refresh: due[:capacity:capacity]}
 	per := c.PerSweep()
 	if per <= 0 {
 		per = 1
 	}
-	for k, conn := range due[capacity:] {
+	// Where each one left goes: ats[k] is the k-th's new next_refresh_at,
+	// zero when it stays due.
+	left := due[capacity:]
+	ats := make([]time.Time, len(left))
+	kept := 0
+	for k, conn := range left {
 		at := now.Add(time.Duration(k/per+1) * c.SweepPeriod)
 		if dl := c.Deadline(conn.RefreshExpiry); !dl.IsZero() && dl.Before(at) {
 			at = dl
 		}
 		if !at.After(now) || !at.After(conn.NextRefreshAt) {
-			d.Kept = append(d.Kept, conn)
+			kept++
 			continue
 		}
-		d.Replan = append(d.Replan, Replan{ID: conn.ID, At: at})
+		ats[k] = at
+	}
+	if kept > 0 {
+		d.Kept = make([]Due, 0, kept)
+	}
+	if kept < len(left) {
+		d.Replan = make([]Replan, 0, len(left)-kept)
+	}
+	for k, conn := range left {
+		if ats[k].IsZero() {
+			d.Kept = append(d.Kept, conn)
+		} else {
+			d.Replan = append(d.Replan, Replan{ID: conn.ID, At: ats[k]})
+		}
 	}
 	return d
 }

@@ -11,6 +11,14 @@ import (
 // (shared with the refresh function's).
 const MetricsNamespace = "GoToConnector"
 
+// Metrics are the metrics (name and unit) a connect-flow request's Embedded
+// Metric Format line may declare in MetricsNamespace: Requests always,
+// ProviderLatencyMs when GoTo's token endpoint was called.
+var Metrics = []map[string]string{
+	{"Name": "Requests", "Unit": "Count"},
+	{"Name": "ProviderLatencyMs", "Unit": "Milliseconds"},
+}
+
 // outcome is how one request of the connect flow ended, written as one JSON
 // line in CloudWatch Embedded Metric Format: metric Requests (1), with the
 // dimensions Route and Outcome, and Route, Outcome and Reason; and
@@ -40,12 +48,12 @@ func (o *outcome) end(w io.Writer, status int) {
 		return
 	}
 	result, reason := o.classify(status)
-	metrics := []map[string]string{{"Name": "Requests", "Unit": "Count"}}
+	metrics := []map[string]string{Metrics[0]}
 	line := map[string]any{
 		"Route": o.route, "Outcome": result, "Reason": reason, "Requests": 1,
 	}
 	if o.called {
-		metrics = append(metrics, map[string]string{"Name": "ProviderLatencyMs", "Unit": "Milliseconds"})
+		metrics = append(metrics, Metrics[1])
 		line["ProviderLatencyMs"] = float64(o.provider.Microseconds()) / 1000
 	}
 	line["_aws"] = map[string]any{

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/gotoconnector/gotoconnector/internal/service/connect"
 )
 
 // Every request writes one Embedded Metric Format line: its route, outcome
@@ -32,6 +34,26 @@ func TestConnectMetrics(t *testing.T) {
 			t.Fatalf("not an EMF line: %v", m)
 		}
 		lines = append(lines, m)
+	}
+	// Together the lines declare exactly connect.Metrics in
+	// connect.MetricsNamespace (template.yaml is checked against that list).
+	declared := map[string]bool{}
+	for _, m := range lines {
+		emf := m["_aws"].(map[string]any)["CloudWatchMetrics"].([]any)[0].(map[string]any)
+		if emf["Namespace"] != connect.MetricsNamespace {
+			t.Fatalf("namespace %v", emf["Namespace"])
+		}
+		for _, d := range emf["Metrics"].([]any) {
+			declared[d.(map[string]any)["Name"].(string)] = true
+		}
+	}
+	if len(declared) != len(connect.Metrics) {
+		t.Fatalf("the lines declare %v, want %v", declared, connect.Metrics)
+	}
+	for _, m := range connect.Metrics {
+		if !declared[m["Name"]] {
+			t.Fatalf("the lines declare %v, want %v", declared, connect.Metrics)
+		}
 	}
 	want := [][3]string{
 		{"authorize", "redirected", "none"}, {"callback", "connected", "none"},

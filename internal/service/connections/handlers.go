@@ -36,7 +36,7 @@ func (a *App) get(ctx context.Context, id string, log *slog.Logger) Response {
 // token answers GET /connections/{connection_id}/token: an access token
 // valid for at least minValid seconds, refreshed first through the
 // connection's lease when the stored one has less.
-func (a *App) token(ctx context.Context, id string, minValid int, log *slog.Logger) Response {
+func (a *App) token(ctx context.Context, id string, minValid int, who caller, log *slog.Logger) Response {
 	store, ts, err := a.Deps(ctx)
 	if err != nil {
 		return a.failed(err, log)
@@ -47,6 +47,7 @@ func (a *App) token(ctx context.Context, id string, minValid int, log *slog.Logg
 		defer cancel()
 	}
 	want := time.Duration(minValid) * time.Second
+	asked := a.now()
 	c, err := ts.ConnectionValidFor(ctx, id, want)
 	if errors.Is(err, gotoauth.ErrReauthRequired) {
 		// The reason is stored with the mark.
@@ -68,6 +69,9 @@ func (a *App) token(ctx context.Context, id string, minValid int, log *slog.Logg
 			"min_valid", minValid, "expires_in", int64(c.AccessTokenExpiresAt.Sub(now).Seconds()), "error_code", c.LastError)
 		return unavailable(5)
 	}
+	a.audit(ctx, auditTokenReleased, id, who,
+		slog.Bool("refreshed", !c.RefreshedAt.Before(asked)), // refreshed by this request (or by another in the same instant)
+		slog.String("expires_at", rfc3339(c.AccessTokenExpiresAt)))
 	return answer(http.StatusOK, tokenView{
 		AccessToken:  c.AccessToken,
 		TokenType:    "Bearer",
@@ -80,7 +84,7 @@ func (a *App) token(ctx context.Context, id string, minValid int, log *slog.Logg
 
 // delete answers DELETE /connections/{connection_id}: 204 whether or not
 // it existed; connection.disconnected when something was deleted.
-func (a *App) delete(ctx context.Context, id string, log *slog.Logger) Response {
+func (a *App) delete(ctx context.Context, id string, who caller, log *slog.Logger) Response {
 	store, _, err := a.Deps(ctx)
 	if err != nil {
 		return a.failed(err, log)
@@ -95,6 +99,7 @@ func (a *App) delete(ctx context.Context, id string, log *slog.Logger) Response 
 	}
 	revoked := a.revoke(ctx, old.RefreshToken, log)
 	log.Info("disconnected", "revoked", revoked)
+	a.audit(ctx, auditDisconnected, id, who, slog.Bool("revoked", revoked))
 	ev := old.Event(gotoauth.EventDisconnected, "", a.now())
 	ev.Status = gotoauth.StatusDisconnected
 	ev.Revoked = &revoked

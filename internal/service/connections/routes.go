@@ -72,11 +72,26 @@ func (a *App) serve(ctx context.Context, req Request, log *slog.Logger) Response
 		if msg != "" {
 			return invalid(msg)
 		}
-		return a.token(ctx, id, minValid, log)
+		return a.token(ctx, id, minValid, callerOf(req), log)
 	case RouteDelete:
-		return a.delete(ctx, id, log)
+		return a.delete(ctx, id, callerOf(req), log)
 	}
 	return notFound()
+}
+
+// caller is who API Gateway says sent the request, for the audit.
+type caller struct {
+	arn, account, callerID, sourceIP, requestID string
+}
+
+// callerOf reads the IAM identity (requestContext.authorizer.iam), the
+// source address and API Gateway's request id.
+func callerOf(req Request) caller {
+	c := caller{sourceIP: req.RequestContext.HTTP.SourceIP, requestID: req.RequestContext.RequestID}
+	if az := req.RequestContext.Authorizer; az != nil && az.IAM != nil {
+		c.arn, c.account, c.callerID = az.IAM.UserARN, az.IAM.AccountID, az.IAM.CallerID
+	}
+	return c
 }
 
 // callerARN is the IAM principal API Gateway authorized, "" when none.

@@ -69,25 +69,7 @@ func (s *Sweeper) emit(mode string, sum Summary, runErr error) {
 			"CloudWatchMetrics": []any{map[string]any{
 				"Namespace":  MetricsNamespace,
 				"Dimensions": [][]string{{"Mode"}},
-				"Metrics": []map[string]string{
-					{"Name": "Due", "Unit": "Count"},
-					{"Name": "Refreshed", "Unit": "Count"},
-					{"Name": "Failed", "Unit": "Count"},
-					{"Name": "ReauthRequired", "Unit": "Count"},
-					{"Name": "ConfigErrors", "Unit": "Count"},
-					{"Name": "LimiterErrors", "Unit": "Count"},
-					{"Name": "StoreFailures", "Unit": "Count"},
-					{"Name": "Skipped", "Unit": "Count"},
-					{"Name": "Deferred", "Unit": "Count"},
-					{"Name": "DeferredRateLimit", "Unit": "Count"},
-					{"Name": "DeferredDeadline", "Unit": "Count"},
-					{"Name": "CapacityPerDay", "Unit": "Count"},
-					{"Name": "LoadPerDay", "Unit": "Count"},
-					{"Name": "MinRefreshTokenLifeLeftSeconds", "Unit": "Seconds"},
-					{"Name": "UnderSafetyMargin", "Unit": "Count"},
-					{"Name": "DurationMs", "Unit": "Milliseconds"},
-					{"Name": "ProviderLatencyMs", "Unit": "Milliseconds"},
-				},
+				"Metrics":    Metrics,
 			}},
 		},
 		"msg":               "refresh run",
@@ -134,6 +116,29 @@ func (s *Sweeper) emit(mode string, sum Summary, runErr error) {
 
 // MetricsNamespace is the CloudWatch namespace of the refresh metrics.
 const MetricsNamespace = "GoToConnector"
+
+// Metrics are the metrics (name and unit) that every run's Embedded Metric
+// Format line declares in MetricsNamespace, with the dimension Mode (sweep or
+// manual): the names the alarms and the dashboard of template.yaml may read.
+var Metrics = []map[string]string{
+	{"Name": "Due", "Unit": "Count"},
+	{"Name": "Refreshed", "Unit": "Count"},
+	{"Name": "Failed", "Unit": "Count"},
+	{"Name": "ReauthRequired", "Unit": "Count"},
+	{"Name": "ConfigErrors", "Unit": "Count"},
+	{"Name": "LimiterErrors", "Unit": "Count"},
+	{"Name": "StoreFailures", "Unit": "Count"},
+	{"Name": "Skipped", "Unit": "Count"},
+	{"Name": "Deferred", "Unit": "Count"},
+	{"Name": "DeferredRateLimit", "Unit": "Count"},
+	{"Name": "DeferredDeadline", "Unit": "Count"},
+	{"Name": "CapacityPerDay", "Unit": "Count"},
+	{"Name": "LoadPerDay", "Unit": "Count"},
+	{"Name": "MinRefreshTokenLifeLeftSeconds", "Unit": "Seconds"},
+	{"Name": "UnderSafetyMargin", "Unit": "Count"},
+	{"Name": "DurationMs", "Unit": "Milliseconds"},
+	{"Name": "ProviderLatencyMs", "Unit": "Milliseconds"},
+}
 
 // retryRotatedClient refreshes again, once, the connections GoTo refused
 // with invalid_client, when RotatedClient has a token source with a newer

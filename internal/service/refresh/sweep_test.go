@@ -492,6 +492,19 @@ func TestHandleEvents(t *testing.T) {
 	if line["Refreshed"] != float64(1) || line["Mode"] != "manual" || line["_aws"] == nil {
 		t.Fatalf("%v", line)
 	}
+	// The line declares exactly refresh.Metrics in refresh.MetricsNamespace
+	// (template.yaml's alarms and dashboard are checked against that list).
+	emf := line["_aws"].(map[string]any)["CloudWatchMetrics"].([]any)[0].(map[string]any)
+	var declared, want []string
+	for _, m := range emf["Metrics"].([]any) {
+		declared = append(declared, m.(map[string]any)["Name"].(string))
+	}
+	for _, m := range refresh.Metrics {
+		want = append(want, m["Name"])
+	}
+	if emf["Namespace"] != refresh.MetricsNamespace || strings.Join(declared, ",") != strings.Join(want, ",") {
+		t.Fatalf("EMF declares %v %v, want %s %v", emf["Namespace"], declared, refresh.MetricsNamespace, want)
+	}
 	if lat, ok := line["ProviderLatencyMs"].([]any); !ok || len(lat) != 1 || lat[0].(float64) <= 0 {
 		t.Fatalf("GoTo's latency of the one refresh: %v", line["ProviderLatencyMs"])
 	}

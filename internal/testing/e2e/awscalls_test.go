@@ -17,7 +17,8 @@ import (
 
 // awsCall is one AWS API call a function made, as IAM sees it: the action
 // ("dynamodb:PutItem") and the resource it named, relative to the stack:
-// "table", "table/index/<name>", "secret", "bus", or "other:<name>" for a
+// "table", "table/index/<name>", "secret", "bus", "key" (the token KMS key,
+// used with the table's encryption context), or "other:<name>" for a
 // resource that is not the stack's.
 type awsCall struct {
 	Action   string
@@ -41,7 +42,7 @@ type awsRecorder struct {
 // stackNames are the names the stack gives its resources, to tell the
 // stack's own resources from others in recorded calls.
 type stackNames struct {
-	table, secret, bus string
+	table, secret, bus, key string
 }
 
 // targetServices maps the X-Amz-Target prefix of the AWS JSON protocols to
@@ -50,6 +51,7 @@ var targetServices = map[string]string{
 	"DynamoDB_20120810": "dynamodb",
 	"secretsmanager":    "secretsmanager",
 	"AWSEvents":         "events",
+	"TrentService":      "kms",
 }
 
 func newAWSRecorder(t *testing.T, target string, names stackNames) *awsRecorder {
@@ -79,8 +81,9 @@ func (r *awsRecorder) record(target string, body []byte) {
 		service = "unknown-protocol(" + prefix + ")"
 	}
 	var in struct {
-		TableName, IndexName, SecretId string
-		Entries                        []struct{ EventBusName string }
+		TableName, IndexName, SecretId, KeyId string
+		Entries                               []struct{ EventBusName string }
+		EncryptionContext                     map[string]string
 	}
 	_ = json.Unmarshal(body, &in)
 	var resources []string
@@ -110,6 +113,17 @@ func (r *awsRecorder) record(target string, body []byte) {
 			}
 			resources = append(resources, res)
 		}
+	case "kms":
+		// The policies allow the key only with the table's encryption
+		// context; a call without it is another resource to IAM.
+		res := "other:" + in.KeyId
+		if (in.KeyId == r.names.key || in.KeyId == "") && r.names.key != "" {
+			res = "key"
+			if in.EncryptionContext["service"] != "gotoconnector" || in.EncryptionContext["table"] != r.names.table || len(in.EncryptionContext) != 2 {
+				res = "key without the table's encryption context"
+			}
+		}
+		resources = append(resources, res)
 	default:
 		resources = append(resources, "unknown")
 	}

@@ -11,6 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/gotoconnector/gotoconnector"
+	"github.com/gotoconnector/gotoconnector/internal/testing/testutil"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth/gototest"
 )
@@ -25,7 +26,9 @@ import (
 // function uses, are both reported.
 func TestLeastPrivilege(t *testing.T) {
 	t.Parallel()
-	s := startStack(t, nil)
+	// Under KMS (local-kms), as deployed: the KMS grants are proved too.
+	k := testutil.KMS(t)
+	s := startStack(t, map[string]string{"AWS_ENDPOINT_URL_KMS": k.Endpoint(), "TOKEN_KMS_KEY_ID": k.KeyARN()})
 	const id = "lp-customer"
 
 	// authorize: a forged link (refused before any call but the secret),
@@ -98,7 +101,7 @@ func TestLeastPrivilege(t *testing.T) {
 	for fn, cs := range calls {
 		t.Logf("%s called: %s", fn, describeCalls(cs))
 	}
-	for _, p := range withoutUnusedKMS(privilegeProblems(gotoconnector.Template, calls, true)) {
+	for _, p := range privilegeProblems(gotoconnector.Template, calls, true) {
 		t.Error(p)
 	}
 
@@ -106,15 +109,70 @@ func TestLeastPrivilege(t *testing.T) {
 	widened := editPolicy(t, gotoconnector.Template, "AuthorizeFunction", func(actions *yaml.Node) {
 		actions.Content = append(actions.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "dynamodb:Scan"})
 	})
-	if p := withoutUnusedKMS(privilegeProblems(widened, calls, true)); len(p) != 1 || !strings.Contains(p[0], "grants dynamodb:Scan on table, which it never used") {
+	if p := (privilegeProblems(widened, calls, true)); len(p) != 1 || !strings.Contains(p[0], "grants dynamodb:Scan on table, which it never used") {
 		t.Errorf("a policy widened by dynamodb:Scan gives problems %q", p)
 	}
 	narrowed := editPolicy(t, gotoconnector.Template, "CallbackFunction", func(actions *yaml.Node) {
 		actions.Content = removeScalar(actions.Content, "dynamodb:GetItem")
 	})
-	if p := withoutUnusedKMS(privilegeProblems(narrowed, calls, true)); len(p) != 1 || !strings.Contains(p[0], "calls dynamodb:GetItem on table, which its policy does not allow") {
+	if p := (privilegeProblems(narrowed, calls, true)); len(p) != 1 || !strings.Contains(p[0], "calls dynamodb:GetItem on table, which its policy does not allow") {
 		t.Errorf("a policy without dynamodb:GetItem gives problems %q", p)
 	}
+	// authorize given a KMS action, or the client secret's ARN, is more than
+	// it needs; a function without the KMS action it calls would fail.
+	kmsAuthorize := editStatement(t, gotoconnector.Template, "AuthorizeFunction", "secretsmanager:GetSecretValue", func(st *yaml.Node) {
+		actions := mapValue(st, "Action")
+		actions.Content = append(actions.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "kms:Decrypt"})
+	})
+	if p := privilegeProblems(kmsAuthorize, calls, true); !slices.ContainsFunc(p, func(s string) bool {
+		return strings.Contains(s, "AuthorizeFunction: its policy grants kms:Decrypt")
+	}) || slices.ContainsFunc(p, func(s string) bool { return !strings.HasPrefix(s, "AuthorizeFunction") }) {
+		t.Errorf("authorize with kms:Decrypt gives problems %q", p)
+	}
+	for _, fn := range []string{"CallbackFunction", "RefreshFunction", "ConnectionsFunction"} {
+		noKMS := editStatement(t, gotoconnector.Template, fn, "kms:GenerateDataKey", func(st *yaml.Node) {
+			actions := mapValue(st, "Action")
+			actions.Content = removeScalar(actions.Content, "kms:GenerateDataKey")
+			if len(actions.Content) == 0 {
+				actions.Content = []*yaml.Node{{Kind: yaml.ScalarNode, Value: "kms:DescribeKey"}}
+			}
+		})
+		p := privilegeProblems(noKMS, calls, true)
+		if !slices.ContainsFunc(p, func(s string) bool {
+			return strings.Contains(s, fn+" calls kms:GenerateDataKey on key, which its policy does not allow")
+		}) {
+			t.Errorf("%s without kms:GenerateDataKey gives problems %q", fn, p)
+		}
+	}
+}
+
+// editStatement returns template with the statement of fn's policies that
+// lists action edited.
+func editStatement(t *testing.T, template []byte, fn, action string, edit func(stmt *yaml.Node)) []byte {
+	t.Helper()
+	var doc yaml.Node
+	if err := yaml.Unmarshal(template, &doc); err != nil {
+		t.Fatal(err)
+	}
+	pols := mapValue(mapValue(mapValue(mapValue(doc.Content[0], "Resources"), fn), "Properties"), "Policies")
+	found := false
+	for _, pol := range pols.Content {
+		for _, st := range mapValue(pol, "Statement").Content {
+			actions := mapValue(st, "Action")
+			if actions != nil && slices.ContainsFunc(actions.Content, func(n *yaml.Node) bool { return n.Value == action }) {
+				edit(st)
+				found = true
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("%s has no statement with %s", fn, action)
+	}
+	out, err := yaml.Marshal(&doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // TestLeastPrivilegeCheck checks the comparison itself without running
@@ -132,17 +190,17 @@ func TestLeastPrivilegeCheck(t *testing.T) {
 			calls[fn][awsCall(g)] = 1
 		}
 	}
-	if p := withoutUnusedKMS(privilegeProblems(gotoconnector.Template, calls, true)); len(p) != 0 {
+	if p := (privilegeProblems(gotoconnector.Template, calls, true)); len(p) != 0 {
 		t.Fatalf("calls equal to the grants give problems %q", p)
 	}
 	wild := editPolicy(t, gotoconnector.Template, "RefreshFunction", func(actions *yaml.Node) {
 		actions.Content = append(actions.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "dynamodb:*"})
 	})
-	if p := withoutUnusedKMS(privilegeProblems(wild, calls, true)); len(p) != 1 || !strings.Contains(p[0], "a wildcard") {
+	if p := (privilegeProblems(wild, calls, true)); len(p) != 1 || !strings.Contains(p[0], "a wildcard") {
 		t.Errorf("a wildcard gives %q", p)
 	}
 	foreign := map[string]map[awsCall]int{"AuthorizeFunction": {{Action: "dynamodb:PutItem", Resource: "other:another-table"}: 1}}
-	if p := withoutUnusedKMS(privilegeProblems(gotoconnector.Template, foreign, false)); len(p) != 1 || !strings.Contains(p[0], "does not allow") {
+	if p := (privilegeProblems(gotoconnector.Template, foreign, false)); len(p) != 1 || !strings.Contains(p[0], "does not allow") {
 		t.Errorf("a call on another table gives %q", p)
 	}
 }
@@ -180,15 +238,4 @@ func removeScalar(nodes []*yaml.Node, v string) []*yaml.Node {
 		}
 	}
 	return out
-}
-
-// withoutUnusedKMS drops the problems "grants kms:..., which it never
-// used" of every function but authorize. Not yet proved here: this stack
-// runs without TOKEN_KMS_KEY_ID, so the KMS grants of callback, refresh and
-// connections go unused (TODO: run the stack under local-kms and record
-// its KMS calls). authorize must have no KMS grant at all.
-func withoutUnusedKMS(ps []string) []string {
-	return slices.DeleteFunc(ps, func(p string) bool {
-		return strings.Contains(p, "grants kms:") && !strings.HasPrefix(p, "AuthorizeFunction")
-	})
 }

@@ -63,8 +63,15 @@ func functionGrants(template []byte) (map[string][]grant, []string, error) {
 					problems = append(problems, fmt.Sprintf("%s: a statement that is not Effect: Allow (line %d)", id, st.Line))
 					continue
 				}
+				resources := listValues(mapValue(st, "Resource"))
+				if r := mapValue(st, "Resource"); r != nil && r.Tag == "!If" {
+					resources = []*yaml.Node{r} // one resource, chosen by a condition
+				}
+				if strings.HasPrefix(kmsAction(st), "kms:") && !hasTableContext(st) {
+					problems = append(problems, fmt.Sprintf("%s: a KMS statement without the encryption-context condition (line %d)", id, st.Line))
+				}
 				for _, a := range listValues(mapValue(st, "Action")) {
-					for _, res := range listValues(mapValue(st, "Resource")) {
+					for _, res := range resources {
 						grants[id] = append(grants[id], grant{Action: a.Value, Resource: resourceName(res, types)})
 					}
 				}
@@ -100,6 +107,12 @@ func resourceName(n *yaml.Node, types map[string]string) string {
 		case strings.Contains(v, ":event-bus/"):
 			return "bus"
 		}
+	}
+	// The token key: the stack's own, or the one TokenKmsKeyArn names.
+	if n.Tag == "!If" && len(n.Content) == 3 && n.Content[1].Tag == "!GetAtt" &&
+		types[strings.TrimSuffix(n.Content[1].Value, ".Arn")] == "AWS::KMS::Key" &&
+		n.Content[2].Tag == "!Ref" && n.Content[2].Value == "TokenKmsKeyArn" {
+		return "key"
 	}
 	if v == "*" {
 		return "*"
@@ -188,4 +201,22 @@ func listValues(n *yaml.Node) []*yaml.Node {
 	default:
 		return []*yaml.Node{n}
 	}
+}
+
+// kmsAction is the statement's first kms: action, "" when it has none.
+func kmsAction(st *yaml.Node) string {
+	for _, a := range listValues(mapValue(st, "Action")) {
+		if strings.HasPrefix(a.Value, "kms:") {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// hasTableContext reports whether the statement allows only the stack's
+// encryption context (service gotoconnector, the table's name).
+func hasTableContext(st *yaml.Node) bool {
+	eq := mapValue(mapValue(st, "Condition"), "StringEquals")
+	svc, table := mapValue(eq, "kms:EncryptionContext:service"), mapValue(eq, "kms:EncryptionContext:table")
+	return svc != nil && svc.Value == "gotoconnector" && table != nil && table.Tag == "!Ref" && table.Value == "ConnectionsTable"
 }

@@ -236,7 +236,7 @@ func startStack(t *testing.T, extraEnv map[string]string, goToOpts ...gototest.O
 // recordAWS returns vars with every AWS endpoint (AWS_ENDPOINT_URL*)
 // replaced by a recording proxy of function id's own.
 func (s *stack) recordAWS(id string, vars map[string]string) map[string]string {
-	names := stackNames{table: s.table, secret: secretID, bus: vars["EVENT_BUS_NAME"]}
+	names := stackNames{table: s.table, secret: secretID, bus: vars["EVENT_BUS_NAME"], key: vars["TOKEN_KMS_KEY_ID"]}
 	if names.bus == "" {
 		names.bus = "default"
 	}
