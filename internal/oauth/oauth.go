@@ -19,6 +19,11 @@ const (
 	GoToTokenURL = "https://authentication.logmeininc.com/oauth/token"
 )
 
+// GoToRevokeURL is GoTo's token revocation endpoint (RFC 7009), as its
+// authorization-server metadata lists it: the default of
+// gotoauth.Client's Endpoint.RevokeURL and of GOTO_REVOKE_URL.
+const GoToRevokeURL = "https://identity.goto.com/oauth/revoke"
+
 // BasicAuth returns the Authorization header value GoTo documents: "Basic "
 // and the base64 of the raw "clientID:clientSecret", with neither part
 // form-encoded first.

@@ -30,8 +30,9 @@ const (
 )
 
 // DeleteConnection removes connection id and its tokens for good and
-// returns what was deleted (its identity, times and status; no tokens),
-// or nil when there was no such connection.
+// returns what was deleted (its identity, times, status and tokens, so that
+// the caller can revoke the refresh token at GoTo; without the tokens when
+// they cannot be decrypted), or nil when there was no such connection.
 //
 // A refresh in flight cannot bring it back: every write of a refresher is
 // an UpdateItem conditioned on the item existing with the revision the
@@ -55,6 +56,9 @@ func (s *Store) DeleteConnection(ctx context.Context, id string) (*Connection, e
 	}
 	if out.Attributes == nil {
 		return nil, nil
+	}
+	if c, err := s.decode(ctx, out.Attributes); err == nil {
+		return c, nil
 	}
 	return decodeListed(out.Attributes), nil
 }

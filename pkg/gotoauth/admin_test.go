@@ -30,14 +30,18 @@ func TestDeleteConnection(t *testing.T) {
 	s := w.Store()
 	ctx := context.Background()
 
+	before, err := s.Connection(ctx, "gone-1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	old, err := s.DeleteConnection(ctx, "gone-1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ident := gototest.DefaultIdentity()
 	if old == nil || old.ConnectionID != "gone-1" || old.Status != gotoauth.StatusActive || old.Account() != ident.Email ||
-		old.ConnectedAt.IsZero() || old.AccessToken != "" || old.RefreshToken != "" {
-		t.Fatalf("DeleteConnection returned %+v, want the deleted connection's identity without tokens", old)
+		old.ConnectedAt.IsZero() || old.RefreshToken == "" || old.RefreshToken != before.RefreshToken {
+		t.Fatalf("DeleteConnection returned %+v, want the deleted connection with its refresh token (to revoke it)", old)
 	}
 	if item := testutil.Item(t, w.Raw, w.Table, "conn#gone-1"); item != nil {
 		t.Fatalf("the item is still there: %v", item)

@@ -115,7 +115,7 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string) (*Token, erro
 
 func (c *Client) endpoint() Endpoint {
 	if c.Endpoint == (Endpoint{}) {
-		return Endpoint{AuthURL: oauth.GoToAuthURL, TokenURL: oauth.GoToTokenURL}
+		return Endpoint{AuthURL: oauth.GoToAuthURL, TokenURL: oauth.GoToTokenURL, RevokeURL: oauth.GoToRevokeURL}
 	}
 	return c.Endpoint
 }
@@ -138,7 +138,7 @@ func (c *Client) tokenRequest(ctx context.Context, form url.Values) (*Token, err
 	sent := c.phaseTimeouts(ctx, cancel)
 	defer sent.stop()
 
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, sent.trace()), http.MethodPost, c.endpoint().TokenURL, strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(withTrace(ctx, sent), http.MethodPost, c.endpoint().TokenURL, strings.NewReader(form.Encode()))
 	if err != nil {
 		return nil, fmt.Errorf("%w: token URL: %v", ErrNotConfigured, redactURL(err))
 	}
@@ -146,18 +146,7 @@ func (c *Client) tokenRequest(ctx context.Context, form url.Values) (*Token, err
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 
-	// Never follow a redirect: it would send the code or refresh token a
-	// second time, to wherever the redirect points.
-	hc := http.Client{Transport: http.DefaultTransport, CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse
-	}}
-	if c.HTTPClient != nil {
-		if c.HTTPClient.Transport != nil {
-			hc.Transport = c.HTTPClient.Transport
-		}
-		hc.Jar = c.HTTPClient.Jar
-	}
-	resp, err := hc.Do(req)
+	resp, err := c.noRedirects().Do(req)
 	if err != nil {
 		return nil, transportError(ctx, err, sent.wasSent())
 	}
@@ -170,6 +159,26 @@ func (c *Client) tokenRequest(ctx context.Context, form url.Values) (*Token, err
 		return nil, &oauth.UnreadableResponseError{StatusCode: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Reason: "body cut off: " + redactURL(err).Error()}
 	}
 	return c.parseAnswer(resp, body)
+}
+
+func withTrace(ctx context.Context, p *phases) context.Context {
+	return httptrace.WithClientTrace(ctx, p.trace())
+}
+
+// noRedirects is the HTTP client of a token or revocation request. It never
+// follows a redirect: that would send the code or refresh token a second
+// time, to wherever the redirect points.
+func (c *Client) noRedirects() *http.Client {
+	hc := &http.Client{Transport: http.DefaultTransport, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	if c.HTTPClient != nil {
+		if c.HTTPClient.Transport != nil {
+			hc.Transport = c.HTTPClient.Transport
+		}
+		hc.Jar = c.HTTPClient.Jar
+	}
+	return hc
 }
 
 // phases runs a token request's two timeouts: the connect timer until the

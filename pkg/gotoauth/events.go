@@ -30,6 +30,9 @@ type Event struct {
 	// Identity is the connection's GoTo account, as stored.
 	Identity
 	At time.Time
+	// Revoked, on connection.disconnected only, tells whether the refresh
+	// token the deleted connection held was revoked at GoTo.
+	Revoked *bool
 }
 
 // Event describes the connection for a lifecycle event of type typ at at
@@ -44,15 +47,16 @@ func (c *Connection) Event(typ, reason string, at time.Time) Event {
 // MarshalJSON writes the event's detail (the connector's lifecycle event
 // contract, README "Lifecycle events"):
 // connection_id, status, reason (when there is one), the stored identity
-// fields and at (RFC 3339, UTC).
+// fields, at (RFC 3339, UTC) and revoked (when Revoked is set).
 func (e Event) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		ConnectionID string `json:"connection_id"`
 		Status       Status `json:"status,omitempty"`
 		Reason       string `json:"reason,omitempty"`
 		Identity
-		At string `json:"at"`
-	}{e.ConnectionID, e.Status, e.Reason, e.Identity, e.At.UTC().Format(time.RFC3339)})
+		At      string `json:"at"`
+		Revoked *bool  `json:"revoked,omitempty"`
+	}{e.ConnectionID, e.Status, e.Reason, e.Identity, e.At.UTC().Format(time.RFC3339), e.Revoked})
 }
 
 // EventSink receives lifecycle events. Publish is called after the change is

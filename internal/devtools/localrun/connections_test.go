@@ -79,6 +79,10 @@ func TestLocalConnectionsAPI(t *testing.T) {
 	if status, _ := do("DELETE", "/connections/"+id); status != 204 {
 		t.Fatalf("delete: %d", status)
 	}
+	// make run revokes at its gototest: the refresh token is dead.
+	if stack.GoTo.Revocations() != 1 || stack.GoTo.ValidRefreshToken(tok.RefreshToken) {
+		t.Fatalf("after delete: %d revocations, refresh token valid %v", stack.GoTo.Revocations(), stack.GoTo.ValidRefreshToken(tok.RefreshToken))
+	}
 	if status, body := do("GET", "/connections/"+id+"/token"); status != 404 || body["error"] != "not_found" {
 		t.Fatalf("token after delete: %d %v", status, body)
 	}

@@ -126,7 +126,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		"ALLOWED_RETURN_ORIGINS": s.BaseURL,
 	}
 	for _, k := range []string{"GOTO_CLIENT_ID", "GOTO_CLIENT_SECRET", "GOTO_LINK_SIGNING_KEY", "GOTO_AUTHORIZE_URL", "GOTO_TOKEN_URL",
-		"GOTO_REDIRECT_URI", "TABLE_NAME", "PKCE", "REFRESH_INTERVAL", "ACCESS_TOKEN_REFRESH_AHEAD", "REFRESH_TOKEN_LIFETIME", "REFRESH_RATE_LIMIT"} {
+		"GOTO_REVOKE_URL", "GOTO_REDIRECT_URI", "TABLE_NAME", "PKCE", "REFRESH_INTERVAL", "ACCESS_TOKEN_REFRESH_AHEAD", "REFRESH_TOKEN_LIFETIME", "REFRESH_RATE_LIMIT"} {
 		if v := getenv(k); v != "" {
 			env[k] = v
 		}
@@ -139,6 +139,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		s.GoTo = gototest.NewServer(gopts...)
 		env["GOTO_CLIENT_ID"], env["GOTO_CLIENT_SECRET"] = s.GoTo.ClientID, s.GoTo.ClientSecret
 		env["GOTO_AUTHORIZE_URL"], env["GOTO_TOKEN_URL"] = s.GoTo.AuthorizeURL(), s.GoTo.TokenURL()
+		env["GOTO_REVOKE_URL"] = s.GoTo.RevokeURL()
 	}
 	if s.Config, err = config.Load(func(k string) string { return env[k] }); err != nil {
 		srvLn.Close()
@@ -183,6 +184,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	s.sweep = &refresh.Sweeper{Source: ts, Logger: log}
 	s.Connections = &connections.App{Deps: connections.Static(store, ts), Events: s.App.Events, Logger: log}
+	if s.Config.Endpoint.RevokeURL != "" {
+		s.Connections.Revoke = client.Revoke // DELETE revokes at GoTo (gototest's RevokeURL by default)
+	}
 
 	s.server.Handler = s.routes()
 	runCtx, stop := context.WithCancel(context.Background())

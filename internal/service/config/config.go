@@ -26,7 +26,7 @@ type Config struct {
 	ClientSecret   string // GOTO_CLIENT_SECRET
 	LinkSigningKey string // GOTO_LINK_SIGNING_KEY
 
-	Endpoint    gotoauth.Endpoint // GOTO_AUTHORIZE_URL, GOTO_TOKEN_URL
+	Endpoint    gotoauth.Endpoint // GOTO_AUTHORIZE_URL, GOTO_TOKEN_URL, GOTO_REVOKE_URL ("" when "none")
 	RedirectURI string            // GOTO_REDIRECT_URI
 	TableName   string            // TABLE_NAME
 
@@ -103,8 +103,9 @@ func Load(getenv func(string) string) (*Config, error) {
 		TableName:      required("TABLE_NAME"),
 		TokenKMSKeyID:  get("TOKEN_KMS_KEY_ID"),
 		Endpoint: gotoauth.Endpoint{
-			AuthURL:  get("GOTO_AUTHORIZE_URL"),
-			TokenURL: get("GOTO_TOKEN_URL"),
+			AuthURL:   get("GOTO_AUTHORIZE_URL"),
+			TokenURL:  get("GOTO_TOKEN_URL"),
+			RevokeURL: get("GOTO_REVOKE_URL"),
 		},
 	}
 	if c.Endpoint.AuthURL == "" {
@@ -113,7 +114,14 @@ func Load(getenv func(string) string) (*Config, error) {
 	if c.Endpoint.TokenURL == "" {
 		c.Endpoint.TokenURL = oauth.GoToTokenURL
 	}
+	switch c.Endpoint.RevokeURL {
+	case "":
+		c.Endpoint.RevokeURL = oauth.GoToRevokeURL
+	case "none":
+		c.Endpoint.RevokeURL = "" // revocation on disconnect turned off
+	}
 	for _, u := range []struct{ name, value string }{
+		{"GOTO_REVOKE_URL", c.Endpoint.RevokeURL},
 		{"GOTO_AUTHORIZE_URL", c.Endpoint.AuthURL},
 		{"GOTO_TOKEN_URL", c.Endpoint.TokenURL},
 		{"GOTO_REDIRECT_URI", c.RedirectURI},

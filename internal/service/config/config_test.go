@@ -28,7 +28,7 @@ func TestLoadDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Endpoint != (gotoauth.Endpoint{AuthURL: oauth.GoToAuthURL, TokenURL: oauth.GoToTokenURL}) {
+	if c.Endpoint != (gotoauth.Endpoint{AuthURL: oauth.GoToAuthURL, TokenURL: oauth.GoToTokenURL, RevokeURL: oauth.GoToRevokeURL}) {
 		t.Errorf("endpoint = %+v", c.Endpoint)
 	}
 	if !c.PKCE || c.RefreshRateLimit != 10 || c.Schedule.Interval != 24*time.Hour ||
@@ -116,5 +116,27 @@ func TestEventBusName(t *testing.T) {
 		if c.EventBusName != want {
 			t.Errorf("EVENT_BUS_NAME=%q: bus %q, want %q", v, c.EventBusName, want)
 		}
+	}
+}
+
+func TestLoadRevokeURL(t *testing.T) {
+	for _, tc := range []struct{ value, want string }{
+		{"none", ""},
+		{"http://127.0.0.1:9/oauth/revoke", "http://127.0.0.1:9/oauth/revoke"},
+	} {
+		m := base()
+		m["GOTO_REVOKE_URL"] = tc.value
+		c, err := Load(env(m))
+		if err != nil {
+			t.Fatalf("%q: %v", tc.value, err)
+		}
+		if c.Endpoint.RevokeURL != tc.want {
+			t.Errorf("GOTO_REVOKE_URL=%q: RevokeURL %q, want %q", tc.value, c.Endpoint.RevokeURL, tc.want)
+		}
+	}
+	m := base()
+	m["GOTO_REVOKE_URL"] = "identity.goto.com/oauth/revoke"
+	if _, err := Load(env(m)); err == nil || !strings.Contains(err.Error(), "GOTO_REVOKE_URL") {
+		t.Errorf("a relative GOTO_REVOKE_URL: %v", err)
 	}
 }

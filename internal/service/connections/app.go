@@ -15,7 +15,9 @@ package connections
 
 import (
 	"context"
+	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/gotoconnector/gotoconnector/internal/service/platform"
@@ -28,6 +30,13 @@ type App struct {
 	// (built from the current secrets: the token cipher and the client
 	// secret).
 	Deps func(ctx context.Context) (*gotoauth.Store, *gotoauth.TokenSource, error)
+	// Revoke revokes a deleted connection's refresh token at GoTo (RFC
+	// 7009, GOTO_REVOKE_URL); nil turns revocation off.
+	Revoke func(ctx context.Context, refreshToken string) error
+	// Metrics receives one CloudWatch Embedded Metric Format line per
+	// revocation attempt (metric Revocations, dimension Outcome: revoked or
+	// failed); os.Stdout in Lambda, nil writes none.
+	Metrics io.Writer
 	// Events receives connection.disconnected; nil publishes nothing.
 	Events gotoauth.EventSink
 	// Logger receives one line per request; never a token.
@@ -55,7 +64,17 @@ func NewApp(p *platform.Parts) *App {
 		}
 		return b.Store, b.Tokens, nil
 	}
-	return &App{Deps: deps, Events: p.Events, Logger: p.Logger, RequireIAM: true}
+	a := &App{Deps: deps, Events: p.Events, Logger: p.Logger, RequireIAM: true, Metrics: os.Stdout}
+	if p.Config.Endpoint.RevokeURL != "" {
+		a.Revoke = func(ctx context.Context, refreshToken string) error {
+			sec, err := p.Secrets.Get(ctx)
+			if err != nil {
+				return err
+			}
+			return p.GoToClient(sec).Revoke(ctx, refreshToken)
+		}
+	}
+	return a
 }
 
 // Static returns a Deps that always answers store and ts (tests, local runs).

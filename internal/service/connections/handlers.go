@@ -2,7 +2,9 @@ package connections
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -95,12 +97,57 @@ func (a *App) delete(ctx context.Context, id string, who caller, log *slog.Logge
 		log.Info("nothing to delete")
 		return noContent()
 	}
-	log.Info("disconnected")
-	a.audit(ctx, auditDisconnected, id, who)
+	revoked := a.revoke(ctx, old.RefreshToken, log)
+	log.Info("disconnected", "revoked", revoked)
+	a.audit(ctx, auditDisconnected, id, who, slog.Bool("revoked", revoked))
 	ev := old.Event(gotoauth.EventDisconnected, "", a.now())
 	ev.Status = gotoauth.StatusDisconnected
+	ev.Revoked = &revoked
 	platform.Publish(ctx, a.Events, log, ev)
 	return noContent()
+}
+
+// revokeTimeout bounds revoking a deleted connection's refresh token: the
+// DELETE waits for it (a Lambda function may be frozen once it answered),
+// but never long.
+const revokeTimeout = 3 * time.Second
+
+// revoke revokes the refresh token of a deleted connection, best effort: a
+// failure is logged (never the token) and counted, and changes nothing else.
+func (a *App) revoke(ctx context.Context, refreshToken string, log *slog.Logger) bool {
+	if a.Revoke == nil || refreshToken == "" {
+		return false
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
+	defer cancel()
+	err := a.Revoke(rctx, refreshToken)
+	outcome := "revoked"
+	if err != nil {
+		outcome = "failed"
+		log.Warn("revoking the refresh token at GoTo failed (the connection is deleted)", "error", err.Error())
+	}
+	writeRevocationMetric(a.Metrics, outcome)
+	return err == nil
+}
+
+// writeRevocationMetric writes one EMF line: Revocations 1, dimension
+// Outcome (revoked or failed), namespace GoToConnector.
+func writeRevocationMetric(w io.Writer, outcome string) {
+	if w == nil {
+		return
+	}
+	b, _ := json.Marshal(map[string]any{
+		"Outcome": outcome, "Revocations": 1,
+		"_aws": map[string]any{
+			"Timestamp": time.Now().UnixMilli(),
+			"CloudWatchMetrics": []any{map[string]any{
+				"Namespace":  "GoToConnector",
+				"Dimensions": [][]string{{"Outcome"}},
+				"Metrics":    []map[string]string{{"Name": "Revocations", "Unit": "Count"}},
+			}},
+		},
+	})
+	_, _ = w.Write(append(b, '\n'))
 }
 
 // list answers GET /connections?status=reauth_required&limit=&cursor=.

@@ -401,3 +401,71 @@ func TestRequiresIAM(t *testing.T) {
 		t.Fatalf("without RequireIAM: %d %v", status, body)
 	}
 }
+
+// DELETE revokes the deleted connection's refresh token at GoTo, best
+// effort: a failing revocation endpoint changes neither the 204 nor the
+// delete, and is logged (without the token) and counted.
+func TestDeleteRevokes(t *testing.T) {
+	w := newWorld(t)
+	w.Connect("cust-1", "cust-2", "cust-3")
+	app := w.app()
+	client := w.Client()
+	client.Endpoint.RevokeURL = w.GoTo.RevokeURL()
+	app.Revoke = client.Revoke
+	var metrics strings.Builder
+	app.Metrics = &metrics
+
+	rt := w.stored("cust-1").RefreshToken
+	if status, body, _ := call(t, app, request(connections.RouteDelete, "cust-1", "")); status != http.StatusNoContent {
+		t.Fatalf("DELETE: %d %v", status, body)
+	}
+	if w.GoTo.Revocations() != 1 || w.GoTo.ValidRefreshToken(rt) {
+		t.Fatalf("Revocations %d, token still valid %v", w.GoTo.Revocations(), w.GoTo.ValidRefreshToken(rt))
+	}
+	if _, err := client.Refresh(context.Background(), rt); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+		t.Fatalf("refresh with the revoked token: %v", err)
+	}
+	evs := w.published()
+	if len(evs) != 1 || evs[0].Revoked == nil || !*evs[0].Revoked {
+		t.Fatalf("events %+v", evs)
+	}
+	if b, _ := evs[0].MarshalJSON(); !strings.Contains(string(b), `"revoked":true`) {
+		t.Fatalf("event JSON %s", b)
+	}
+
+	// GoTo's revocation endpoint fails: still 204, the item is gone.
+	w.GoTo.FailRevocations(gototest.ServerError(503))
+	rt2 := w.stored("cust-2").RefreshToken
+	if status, _, _ := call(t, app, request(connections.RouteDelete, "cust-2", "")); status != http.StatusNoContent {
+		t.Fatalf("DELETE with failing revocation: %d", status)
+	}
+	if _, err := w.Store().Connection(context.Background(), "cust-2"); err == nil {
+		t.Fatal("the connection is still stored")
+	}
+	if !w.GoTo.ValidRefreshToken(rt2) || w.GoTo.Revocations() != 1 {
+		t.Fatal("the failed revocation revoked")
+	}
+	evs = w.published()
+	if len(evs) != 2 || evs[1].Revoked == nil || *evs[1].Revoked {
+		t.Fatalf("events %+v", evs)
+	}
+	if !strings.Contains(w.logs.String(), "revoking the refresh token at GoTo failed") {
+		t.Fatal("the failed revocation is not logged")
+	}
+	lines := strings.Split(strings.TrimSpace(metrics.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"Outcome":"revoked"`) || !strings.Contains(lines[1], `"Outcome":"failed"`) ||
+		!strings.Contains(lines[1], `"Revocations":1`) {
+		t.Fatalf("metrics %q", lines)
+	}
+
+	// Revocation off (GOTO_REVOKE_URL=none): "revoked": false, nothing sent.
+	w.GoTo.StopFailing()
+	app.Revoke = nil
+	before := w.GoTo.RevocationRequests()
+	if status, _, _ := call(t, app, request(connections.RouteDelete, "cust-3", "")); status != http.StatusNoContent {
+		t.Fatalf("DELETE without revocation: %d", status)
+	}
+	if evs = w.published(); len(evs) != 3 || evs[2].Revoked == nil || *evs[2].Revoked || w.GoTo.RevocationRequests() != before {
+		t.Fatalf("events %+v, %d revocation requests", evs, w.GoTo.RevocationRequests()-before)
+	}
+}

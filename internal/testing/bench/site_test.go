@@ -79,6 +79,7 @@ func newSite(tb testing.TB, goToOpts ...gototest.Option) *site {
 		"GOTO_SECRET_ID":                   secretID,
 		"GOTO_AUTHORIZE_URL":               goTo.AuthorizeURL(),
 		"GOTO_TOKEN_URL":                   s.goToM.URL + tok.Path,
+		"GOTO_REVOKE_URL":                  goTo.RevokeURL(),
 		"GOTO_REDIRECT_URI":                siteRedirect,
 		"TABLE_NAME":                       table,
 		"ALLOWED_RETURN_ORIGINS":           "https://app.example.com",

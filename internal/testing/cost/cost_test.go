@@ -74,6 +74,7 @@ func TestCallCounts(t *testing.T) {
 			"GOTO_LINK_SIGNING_KEY":  linkKey,
 			"GOTO_AUTHORIZE_URL":     srv.AuthorizeURL(),
 			"GOTO_TOKEN_URL":         srv.TokenURL(),
+			"GOTO_REVOKE_URL":        srv.RevokeURL(),
 			"GOTO_REDIRECT_URI":      "https://connect.example.com/callback",
 			"TABLE_NAME":             table,
 			"ALLOWED_RETURN_ORIGINS": "https://app.example.com",

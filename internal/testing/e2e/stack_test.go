@@ -158,6 +158,7 @@ func startStack(t *testing.T, extraEnv map[string]string, goToOpts ...gototest.O
 		"GOTO_SECRET_ID":                   secretID,
 		"GOTO_AUTHORIZE_URL":               goTo.AuthorizeURL(),
 		"GOTO_TOKEN_URL":                   goTo.TokenURL(),
+		"GOTO_REVOKE_URL":                  goTo.RevokeURL(),
 		"GOTO_REDIRECT_URI":                redirectURI,
 		"TABLE_NAME":                       table,
 		"ALLOWED_RETURN_ORIGINS":           "https://app.example.com",

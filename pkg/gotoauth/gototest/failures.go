@@ -14,7 +14,8 @@ import (
 const DecommissionedMessage = "This endpoint is no longer valid, see https://developer.goto.com/guides/References/OAuth_Migration/"
 
 // Failure is an answer the token endpoint gives instead of processing the
-// request; see FailNext and FailAlways. Build one with OAuthError,
+// request; see FailNext and FailAlways (FailRevocations for the revocation
+// endpoint). Build one with OAuthError,
 // ServerError, HTMLError, EmptyBody, TruncatedJSON, RateLimited, Slow or
 // Decommissioned. The zero Failure is invalid.
 //
@@ -131,6 +132,7 @@ func (f Failure) String() string {
 type failureQueue struct {
 	next   []Failure
 	always *Failure
+	revoke *Failure // FailRevocations
 }
 
 func mustValid(f Failure) {
@@ -160,7 +162,8 @@ func (s *Server) FailAlways(f Failure) {
 	s.failures.always = &f
 }
 
-// StopFailing clears the failures queued by FailNext and cancels FailAlways.
+// StopFailing clears the failures queued by FailNext and cancels FailAlways
+// and FailRevocations.
 func (s *Server) StopFailing() {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -116,6 +116,7 @@ func (s *Server) routes() http.Handler {
 		mux.HandleFunc("POST "+p, s.handleToken)
 	}
 	mux.HandleFunc("GET "+MePath, s.handleMe)
+	mux.HandleFunc("POST "+RevokePath, s.handleRevoke)
 	return mux
 }
 
@@ -137,9 +138,9 @@ func (s *Server) Start() {
 }
 
 // Handler returns the server's HTTP handler, for mounting on a listener of
-// your own. It serves the paths AuthorizePath, TokenPath, MePath,
+// your own. It serves the paths AuthorizePath, TokenPath, MePath, RevokePath,
 // LegacyAuthorizePath and LegacyTokenPath; it also works behind
-// http.StripPrefix. Call SetURL so that AuthorizeURL, TokenURL, MeURL,
+// http.StripPrefix. Call SetURL so that AuthorizeURL, TokenURL, MeURL, RevokeURL,
 // Approve and Deny know where it is reachable.
 func (s *Server) Handler() http.Handler { return s.handler }
 

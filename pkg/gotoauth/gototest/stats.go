@@ -4,12 +4,14 @@ import "sync/atomic"
 
 // counters records what the token endpoint was asked and answered.
 type counters struct {
-	tokenRequests    atomic.Int64
-	exchangeRequests atomic.Int64
-	refreshRequests  atomic.Int64
-	invalidGrants    atomic.Int64
-	apiRequests      atomic.Int64
-	apiRejections    atomic.Int64
+	tokenRequests      atomic.Int64
+	exchangeRequests   atomic.Int64
+	refreshRequests    atomic.Int64
+	invalidGrants      atomic.Int64
+	apiRequests        atomic.Int64
+	apiRejections      atomic.Int64
+	revocationRequests atomic.Int64
+	revocations        atomic.Int64
 }
 
 func (c *counters) countTokenRequest(grantType string) {
