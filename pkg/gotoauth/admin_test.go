@@ -132,7 +132,7 @@ func TestListConnectionsPagesThroughTheReauthIndex(t *testing.T) {
 		mu     sync.Mutex
 		events []gotoauth.Event
 	)
-	ts := w.Source([]gotoauth.Option{gotoauth.WithEvents(gotoauth.EventSinkFunc(func(_ context.Context, e gotoauth.Event) error {
+	ts := w.Source([]gotoauth.Option{gotoauth.WithEvents(gotoauth.EventSink(func(_ context.Context, e gotoauth.Event) error {
 		mu.Lock()
 		defer mu.Unlock()
 		events = append(events, e)

@@ -15,10 +15,10 @@ import (
 // (connection.connected, ...), detail the event's JSON (Event.MarshalJSON),
 // which holds no token, code or secret.
 //
-// Publish fails when the call fails or EventBridge refuses the entry; it
+// The sink fails when the call fails or EventBridge refuses the entry; it
 // does not retry (the SDK's own retries apply).
 func NewEventBridgeSink(client *eventbridge.Client, busName string) EventSink {
-	return &eventBridgeSink{client: client, bus: busName}
+	return (&eventBridgeSink{client: client, bus: busName}).publish
 }
 
 type eventBridgeSink struct {
@@ -26,8 +26,8 @@ type eventBridgeSink struct {
 	bus    string
 }
 
-// Publish puts e on the bus.
-func (s *eventBridgeSink) Publish(ctx context.Context, e Event) error {
+// publish puts e on the bus.
+func (s *eventBridgeSink) publish(ctx context.Context, e Event) error {
 	if s.client == nil || s.bus == "" {
 		return fmt.Errorf("%w: the EventBridge sink needs a client and a bus name", ErrNotConfigured)
 	}

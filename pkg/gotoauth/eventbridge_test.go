@@ -31,7 +31,7 @@ func TestEventBridgeSink(t *testing.T) {
 	at := time.Date(2026, 3, 1, 12, 30, 0, 0, time.FixedZone("CET", 3600))
 	c := &gotoauth.Connection{ConnectionID: "cust-9", Status: gotoauth.StatusReauthRequired,
 		Identity: gotoauth.Identity{Email: "a@example.com", AccountKey: "123"}, AccessToken: "secret-access-token-value", RefreshToken: "secret-refresh-token-value"}
-	if err := sink.Publish(context.Background(), c.Event(gotoauth.EventReauthRequired, "invalid_grant", at)); err != nil {
+	if err := sink(context.Background(), c.Event(gotoauth.EventReauthRequired, "invalid_grant", at)); err != nil {
 		t.Fatal(err)
 	}
 	entries := eb.Entries()
@@ -62,10 +62,10 @@ func TestEventBridgeSink(t *testing.T) {
 
 	// A failure to publish is an error for the caller to log.
 	eb.Fail(true)
-	if err := sink.Publish(context.Background(), c.Event(gotoauth.EventDisconnected, "", at)); err == nil {
+	if err := sink(context.Background(), c.Event(gotoauth.EventDisconnected, "", at)); err == nil {
 		t.Fatal("Publish succeeded against a failing endpoint")
 	}
-	if err := gotoauth.NewEventBridgeSink(nil, "b").Publish(context.Background(), gotoauth.Event{}); err == nil {
+	if err := gotoauth.NewEventBridgeSink(nil, "b")(context.Background(), gotoauth.Event{}); err == nil {
 		t.Fatal("a sink without a client published")
 	}
 }

@@ -59,17 +59,10 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	}{e.ConnectionID, e.Status, e.Reason, e.Identity, e.At.UTC().Format(time.RFC3339), e.Revoked})
 }
 
-// EventSink receives lifecycle events. Publish is called after the change is
-// stored; its failure is logged and never undoes or blocks the change.
-type EventSink interface {
-	Publish(ctx context.Context, e Event) error
-}
-
-// EventSinkFunc adapts a function to EventSink.
-type EventSinkFunc func(ctx context.Context, e Event) error
-
-// Publish calls f.
-func (f EventSinkFunc) Publish(ctx context.Context, e Event) error { return f(ctx, e) }
+// EventSink receives lifecycle events: it is called after the change is
+// stored; its failure is logged and never undoes or blocks the change. Any
+// function of this shape is one (NewEventBridgeSink returns one for a bus).
+type EventSink func(ctx context.Context, e Event) error
 
 // publishTimeout bounds publishing one event.
 const publishTimeout = 5 * time.Second
@@ -81,7 +74,7 @@ func (ts *TokenSource) publish(ctx context.Context, typ string, c *Connection, r
 	}
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
-	if err := ts.events.Publish(pctx, c.Event(typ, reason, ts.store.now())); err != nil {
+	if err := ts.events(pctx, c.Event(typ, reason, ts.store.now())); err != nil {
 		ts.logger.Error("publishing a lifecycle event failed (the change itself is stored)", "event", typ, "connection_id", c.ConnectionID, "error", err.Error())
 	}
 }

@@ -184,7 +184,7 @@ func ExampleWithEvents() {
 		log.Fatal(err)
 	}
 
-	var sink gotoauth.EventSink = gotoauth.EventSinkFunc(func(_ context.Context, e gotoauth.Event) error {
+	var sink gotoauth.EventSink = gotoauth.EventSink(func(_ context.Context, e gotoauth.Event) error {
 		fmt.Println("event:", e.Type, e.ConnectionID, e.Status, e.Reason)
 		return nil
 	})

@@ -45,6 +45,7 @@ type TokenSource struct {
 	limiter tuning.Limiter
 	owner   string
 	logger  *slog.Logger
+	audit   *slog.Logger // WithAudit: one record per token released; nil: none
 	events  EventSink
 
 	rate                float64 // WithRateLimit's calls per second, 0 without
@@ -89,6 +90,17 @@ func WithLogger(l *slog.Logger) Option { return func(ts *TokenSource) { ts.logge
 // (connection.reauth_required, connection.refresh_failing,
 // connection.recovered) to sink.
 func WithEvents(sink EventSink) Option { return func(ts *TokenSource) { ts.events = sink } }
+
+// WithAudit writes one audit record to l for every access token the token
+// source hands to its caller (AccessToken, Connection, ConnectionValidFor),
+// the record the Connections API writes for its callers: the message
+// "audit: token_released" with "audit": "token_released", connection_id,
+// refreshed (whether this call refreshed the token) and expires_at; never
+// the token. It is logged with the caller's context, so a handler that adds
+// request-scoped attributes from the context (your caller's identity, a
+// trace id) adds them to the record. Tokens the Transport (Client) puts on
+// requests stay inside the HTTP client and are not recorded.
+func WithAudit(l *slog.Logger) Option { return func(ts *TokenSource) { ts.audit = l } }
 
 // WithCacheSize bounds the in-process token cache to n connections
 // (default 10,000; 0 turns the cache off, for a process that must see a
@@ -182,11 +194,23 @@ func (ts *TokenSource) ConnectionValidFor(ctx context.Context, id string, minVal
 	if err := ts.check(); err != nil {
 		return nil, err
 	}
+	asked := ts.store.now()
+	c, refreshing, err := ts.connectionValidFor(ctx, id, minValid)
+	if err == nil && ts.audit != nil {
+		ts.auditRelease(ctx, c, refreshing && !c.RefreshedAt.Before(asked.Truncate(time.Second)))
+	}
+	return c, err
+}
+
+// connectionValidFor is ConnectionValidFor without the audit record (the
+// Transport's path: its token never leaves the HTTP client); refreshing
+// says whether it went through a refresh (its own, or one it waited for).
+func (ts *TokenSource) connectionValidFor(ctx context.Context, id string, minValid time.Duration) (c *Connection, refreshing bool, err error) {
 	if c := ts.cache.get(id); c != nil && ts.validFor(c, minValid) {
-		return c, nil
+		return c, false, nil
 	}
 	if c, err := ts.current(ctx, id, minValid); c != nil || err != nil {
-		return c, err
+		return c, false, err
 	}
 	ch := ts.group.DoChan(id, func() (any, error) {
 		// Shared by every caller in this process: not bound to the first
@@ -198,11 +222,11 @@ func (ts *TokenSource) ConnectionValidFor(ctx context.Context, id string, minVal
 	select {
 	case res := <-ch:
 		if res.Err != nil {
-			return nil, res.Err
+			return nil, true, res.Err
 		}
-		return res.Val.(*Connection), nil
+		return res.Val.(*Connection), true, nil
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, true, ctx.Err()
 	}
 }
 

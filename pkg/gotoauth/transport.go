@@ -47,7 +47,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if ctx == nil {
 		ctx = req.Context()
 	}
-	conn, err := t.Source.Connection(ctx, t.ConnectionID)
+	if err := t.Source.check(); err != nil {
+		closeBody(req)
+		return nil, err
+	}
+	conn, _, err := t.Source.connectionValidFor(ctx, t.ConnectionID, t.Source.margin)
 	if err != nil {
 		closeBody(req)
 		return nil, err

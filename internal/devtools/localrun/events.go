@@ -10,7 +10,7 @@ import (
 // LogEvents is the local run's stand-in for EventBridge: each lifecycle
 // event is logged with its detail (which holds no token).
 func LogEvents(log *slog.Logger) gotoauth.EventSink {
-	return gotoauth.EventSinkFunc(func(_ context.Context, e gotoauth.Event) error {
+	return gotoauth.EventSink(func(_ context.Context, e gotoauth.Event) error {
 		detail, err := e.MarshalJSON()
 		if err != nil {
 			return err

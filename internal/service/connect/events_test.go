@@ -34,7 +34,7 @@ func (r *recorder) Publish(_ context.Context, e gotoauth.Event) error {
 func TestCallbackPublishesConnected(t *testing.T) {
 	e := newEnv(t, callbackHT, gototest.WithStyle(gototest.StyleLegacy))
 	rec := &recorder{}
-	e.app.Events = rec
+	e.app.Events = rec.Publish
 	consentURL, cookie := e.start("cust-ev", returnTo)
 	back, err := e.goto_.Approve(consentURL)
 	if err != nil {
@@ -65,7 +65,7 @@ func TestCallbackPublishesConnected(t *testing.T) {
 // failure is logged.
 func TestCallbackConnectsWhenPublishingFails(t *testing.T) {
 	e := newEnv(t, callbackHT)
-	e.app.Events = &recorder{fail: true}
+	e.app.Events = (&recorder{fail: true}).Publish
 	consentURL, cookie := e.start("cust-ev2", returnTo)
 	back, err := e.goto_.Approve(consentURL)
 	if err != nil {

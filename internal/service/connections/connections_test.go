@@ -41,7 +41,7 @@ func newWorld(t *testing.T, opts ...gototest.Option) *world {
 
 // sink records the events published, as EventBridge would receive them.
 func (w *world) sink() gotoauth.EventSink {
-	return gotoauth.EventSinkFunc(func(_ context.Context, e gotoauth.Event) error {
+	return gotoauth.EventSink(func(_ context.Context, e gotoauth.Event) error {
 		if b, err := e.MarshalJSON(); err != nil {
 			w.T.Error(err)
 		} else if err := openapitest.Event(e.Type, string(b)); err != nil {

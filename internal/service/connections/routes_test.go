@@ -262,7 +262,7 @@ func TestDeleteRoute(t *testing.T) {
 
 	// A bus that fails does not undo or fail the delete.
 	w.Connect("cust-2")
-	app.Events = gotoauth.EventSinkFunc(func(context.Context, gotoauth.Event) error { return context.DeadlineExceeded })
+	app.Events = gotoauth.EventSink(func(context.Context, gotoauth.Event) error { return context.DeadlineExceeded })
 	if status, _, _ := call(t, app, request(connections.RouteDelete, "cust-2", "")); status != http.StatusNoContent {
 		t.Fatalf("DELETE with a failing bus: %d", status)
 	}

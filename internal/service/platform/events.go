@@ -21,7 +21,7 @@ func Publish(ctx context.Context, sink gotoauth.EventSink, log *slog.Logger, e g
 	}
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
-	if err := sink.Publish(pctx, e); err != nil {
+	if err := sink(pctx, e); err != nil {
 		log.Error("publishing a lifecycle event failed (the change itself is stored)",
 			"event", e.Type, "connection_id", e.ConnectionID, "error", err.Error())
 	}

@@ -19,7 +19,7 @@ type eventLog struct {
 }
 
 func (l *eventLog) sink() gotoauth.Option {
-	return gotoauth.WithEvents(gotoauth.EventSinkFunc(func(_ context.Context, e gotoauth.Event) error {
+	return gotoauth.WithEvents(gotoauth.EventSink(func(_ context.Context, e gotoauth.Event) error {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		l.events = append(l.events, e)

@@ -290,7 +290,7 @@ func TestBackoffGrowsAndStopsBeforeExpiry(t *testing.T) {
 	w.Connect("c1")
 	w.GoTo.FailAlways(gototest.ServerError(503))
 	var atRisk int
-	s := w.sweeper(gotoauth.WithEvents(gotoauth.EventSinkFunc(func(_ context.Context, e gotoauth.Event) error {
+	s := w.sweeper(gotoauth.WithEvents(gotoauth.EventSink(func(_ context.Context, e gotoauth.Event) error {
 		if e.Type == gotoauth.EventRefreshFailing {
 			atRisk++
 		}
