@@ -424,7 +424,9 @@ func kmsMarkdown(phases []kmsPhase, encPerRefresh int, cfg *config.Config) strin
 	refreshes := func(c col) float64 { return float64(c.conns) * 30 / c.interval }
 	perRun := func(c col) float64 { return refreshes(c) / sweeps }
 	gdkRun := func(c col) float64 {
-		return math.Max(perK(refresh.wire.GenerateDataKey)/1000, math.Ceil(perRun(c)/float64(refreshesPerKey)))
+		// The measured data keys of one process's 1,000 refreshes (fewer
+		// than refreshesPerKey), once per refreshesPerKey of the run.
+		return float64(refresh.wire.GenerateDataKey) * math.Ceil(perRun(c)/float64(refreshesPerKey))
 	}
 	decRun := func(c col) float64 {
 		return 2 * gdkRun(c) * float64(refresh.wire.Decrypt) / float64(max(refresh.wireBlobs, 1))
