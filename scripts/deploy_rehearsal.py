@@ -387,6 +387,35 @@ def put_alarms(m, name, body, p, phys):
     return problems, len(ids)
 
 
+def put_link_secret(m, name, body, p, phys):
+    """moto's CloudFormation skips AWS::SecretsManager::Secret: create the
+    link secret through the Secrets Manager API from its resolved
+    properties, generating its string as GenerateSecretString says (moto's
+    GetRandomPassword), then check it holds link_signing_key alone, long
+    and of letters and digits, which authorize's parser accepts."""
+    sm = m.client("secretsmanager")
+    res = body["Resources"].get("LinkSecret")
+    if res is None or res["Type"] != "AWS::SecretsManager::Secret":
+        return ["LinkSecret: no AWS::SecretsManager::Secret of that name (authorize's link secret)"]
+    props = resolve(res["Properties"], name, p, phys, body.get("Conditions", {}))
+    gen = props.get("GenerateSecretString", {})
+    try:
+        value = json.loads(gen.get("SecretStringTemplate", "null"))
+        value[gen["GenerateStringKey"]] = sm.get_random_password(
+            PasswordLength=int(gen.get("PasswordLength", 32)),
+            ExcludePunctuation=gen.get("ExcludePunctuation") in (True, "true"))["RandomPassword"]
+        arn = phys.get("LinkSecret") or sm.create_secret(
+            Name=f"{name}-LinkSecret", Description=props.get("Description", ""), SecretString=json.dumps(value))["ARN"]
+        link = json.loads(sm.get_secret_value(SecretId=arn)["SecretString"])
+    except (KeyError, TypeError, ValueError, botocore.exceptions.ClientError, botocore.exceptions.ParamValidationError) as err:
+        return [f"LinkSecret: cannot create it from its GenerateSecretString {gen!r}: {err!r}"]
+    key = link.get("link_signing_key", "")
+    if sorted(link) != ["link_signing_key"] or len(key) < 32 or not key.isalnum():
+        return [f"LinkSecret: holds {sorted(link)} with a link_signing_key of {len(key)} characters, "
+                "want link_signing_key alone, 32 or more letters and digits"]
+    return []
+
+
 def check_stack(m, name, template, body, stack, params, defaults, code):
     """Every check of a created stack; returns the notes to print."""
     cfn, lam, logs, ddb, events = (m.client(s) for s in ("cloudformation", "lambda", "logs", "dynamodb", "events"))
@@ -445,8 +474,19 @@ def check_stack(m, name, template, body, stack, params, defaults, code):
                 problems.append(f"{lid}: environment {k} is unresolved: {v!r}")
         if env.get("TABLE_NAME") != phys.get("ConnectionsTable"):
             problems.append(f"{lid}: TABLE_NAME {env.get('TABLE_NAME')!r} is not the stack's table")
-        if env.get("GOTO_SECRET_ID") != p["GoToSecretName"]:
+        # authorize reads the link secret alone; the others the client secret.
+        if lid == "AuthorizeFunction":
+            if "GOTO_SECRET_ID" in env:
+                problems.append(f"{lid}: GOTO_SECRET_ID is set: authorize must read only the link secret")
+        elif env.get("GOTO_SECRET_ID") != p["GoToSecretName"]:
             problems.append(f"{lid}: GOTO_SECRET_ID {env.get('GOTO_SECRET_ID')!r}, want {p['GoToSecretName']!r}")
+        # moto's CloudFormation does not create the link secret: the
+        # variable names it, unresolved (put_link_secret creates it).
+        # variable is empty there; the transformed template must name it.
+        link_id = env.get("LINK_SECRET_ID", "")
+        declared = body["Resources"][lid]["Properties"].get("Environment", {}).get("Variables", {}).get("LINK_SECRET_ID")
+        if link_id != phys.get("LinkSecret") and not ("LinkSecret" not in phys and declared == {"Ref": "LinkSecret"}):
+            problems.append(f"{lid}: LINK_SECRET_ID {link_id!r} (declared {declared!r}), want the stack's link secret (LinkSecret)")
         group = body["Resources"][lid]["Properties"].get("LoggingConfig", {}).get("LogGroup")
         if group != {"Ref": lid.removesuffix("Function") + "LogGroup"}:
             problems.append(f"{lid}: LoggingConfig.LogGroup is {group!r}, want its own log group")
@@ -481,10 +521,14 @@ def check_stack(m, name, template, body, stack, params, defaults, code):
     if not rules:
         problems.append("no AWS::Events::Rule: the refresh schedule is missing")
 
+    problems += put_link_secret(m, name, body, p, phys)
+
     # Outputs: those moto can resolve must be right; those that name a
     # resource moto does not emulate (the HTTP API) are listed.
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     expected = {"TableName": phys["ConnectionsTable"], "RefreshFunctionName": phys["RefreshFunction"]}
+    if "LinkSecret" in phys:
+        expected["LinkSecretArn"] = phys["LinkSecret"]
     if p.get("PublicBaseUrl"):
         expected["RedirectUri"] = p["PublicBaseUrl"] + "/callback"
         expected["AuthorizeUrl"] = p["PublicBaseUrl"] + "/authorize"
@@ -511,7 +555,12 @@ def check_stack(m, name, template, body, stack, params, defaults, code):
                 problems.append("Dashboard: no widgets")
     unresolved = []
     for key in template.get("Outputs", {}):
-        if key not in outputs:
+        if key == "LinkSecretArn" and "LinkSecret" not in phys and key not in outputs:
+            # moto drops an output that refers to a resource it skipped.
+            if body.get("Outputs", {}).get(key, {}).get("Value") != {"Ref": "LinkSecret"}:
+                problems.append(f"output {key} is not the link secret's ARN: {body.get('Outputs', {}).get(key)!r}")
+            unresolved.append(f"{key}=Ref LinkSecret")
+        elif key not in outputs:
             problems.append(f"output {key} is missing")
         elif key in expected:
             if outputs[key] != expected[key]:
@@ -577,8 +626,7 @@ def main():
             code[lid] = f"s3://{bucket}/{key}"
         # README, Deploy, step 2: the secret exists before the stack.
         secret_name = {**defaults, **params}["GoToSecretName"]
-        sm.create_secret(Name=secret_name, SecretString=json.dumps(
-            {"client_secret": "rehearsal", "link_signing_key": "rehearsal-link-signing-key-0123456789"}))
+        sm.create_secret(Name=secret_name, SecretString=json.dumps({"client_secret": "rehearsal"}))
 
         # The production overrides, with the alarm topic made here: the
         # conditions (custom domain, alarm actions) take their other branch.

@@ -30,6 +30,7 @@ import (
 
 	"github.com/gotoconnector/gotoconnector/internal/service/importer"
 	"github.com/gotoconnector/gotoconnector/internal/service/platform"
+	"github.com/gotoconnector/gotoconnector/internal/service/secrets"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
@@ -63,6 +64,11 @@ func main() {
 	}
 	// Results go to stdout; the connector's own log lines to stderr.
 	parts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	// The import signs no link: the client secret need not hold the link
+	// key (the stack keeps it in its link secret).
+	if m, ok := parts.Secrets.(*secrets.Manager); ok {
+		m.Parse = secrets.ParseClient
+	}
 	sec, err := parts.Secrets.Get(ctx)
 	if err != nil {
 		fail(2, err)

@@ -60,7 +60,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "reencrypt: AWS configuration:", err)
 		os.Exit(2)
 	}
-	src := &secrets.Manager{Client: secretsmanager.NewFromConfig(awsCfg), SecretID: *secretID}
+	// It reads the token keys only: a secret without link_signing_key (the
+	// stack keeps it in its link secret) is fine.
+	src := &secrets.Manager{Client: secretsmanager.NewFromConfig(awsCfg), SecretID: *secretID, Parse: secrets.ParseClient}
 	var k *gotoauth.KMSCipher
 	if *kmsKey != "" {
 		if k, err = gotoauth.NewKMSCipher(kms.NewFromConfig(awsCfg), *kmsKey, *table); err != nil {

@@ -26,6 +26,13 @@ type Config struct {
 	ClientSecret   string // GOTO_CLIENT_SECRET
 	LinkSigningKey string // GOTO_LINK_SIGNING_KEY
 
+	// LinkSecretID names the Secrets Manager secret that holds the connect
+	// link keys (LINK_SECRET_ID): link_signing_key and, after a rotation,
+	// previous_link_signing_key. Set, authorize reads only that secret and
+	// never the client secret; empty: the link keys come from SecretID (or
+	// the local variables) as before.
+	LinkSecretID string
+
 	Endpoint    gotoauth.Endpoint // GOTO_AUTHORIZE_URL, GOTO_TOKEN_URL, GOTO_REVOKE_URL ("" when "none")
 	RedirectURI string            // GOTO_REDIRECT_URI
 	TableName   string            // TABLE_NAME
@@ -97,6 +104,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	c := &Config{
 		ClientID:       required("GOTO_CLIENT_ID"),
 		SecretID:       get("GOTO_SECRET_ID"),
+		LinkSecretID:   get("LINK_SECRET_ID"),
 		ClientSecret:   getenv("GOTO_CLIENT_SECRET"),
 		LinkSigningKey: getenv("GOTO_LINK_SIGNING_KEY"),
 		RedirectURI:    required("GOTO_REDIRECT_URI"),
@@ -130,8 +138,11 @@ func Load(getenv func(string) string) (*Config, error) {
 			errs = append(errs, fmt.Errorf("%s=%q is not an absolute http(s) URL", u.name, u.value))
 		}
 	}
-	if c.SecretID == "" && (c.ClientSecret == "" || c.LinkSigningKey == "") {
-		errs = append(errs, errors.New("GOTO_SECRET_ID is required (or, for local development only, both GOTO_CLIENT_SECRET and GOTO_LINK_SIGNING_KEY)"))
+	// authorize runs with LINK_SECRET_ID alone; the functions that call
+	// GoTo's token endpoint fail on their first request without a client
+	// secret (see platform.FromEnv).
+	if c.SecretID == "" && c.LinkSecretID == "" && (c.ClientSecret == "" || c.LinkSigningKey == "") {
+		errs = append(errs, errors.New("GOTO_SECRET_ID is required (authorize: or LINK_SECRET_ID; for local development only, both GOTO_CLIENT_SECRET and GOTO_LINK_SIGNING_KEY)"))
 	}
 
 	for _, o := range strings.Split(get("ALLOWED_RETURN_ORIGINS"), ",") {

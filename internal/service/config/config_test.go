@@ -140,3 +140,22 @@ func TestLoadRevokeURL(t *testing.T) {
 		t.Errorf("a relative GOTO_REVOKE_URL: %v", err)
 	}
 }
+
+// authorize's environment in the stack: LINK_SECRET_ID without
+// GOTO_SECRET_ID is a configuration; neither (nor the local values) is not.
+func TestLinkSecretAlone(t *testing.T) {
+	m := base()
+	delete(m, "GOTO_SECRET_ID")
+	m["LINK_SECRET_ID"] = " arn:aws:secretsmanager:us-east-1:123456789012:secret:LinkSecret-Ab12Cd "
+	c, err := Load(env(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LinkSecretID != "arn:aws:secretsmanager:us-east-1:123456789012:secret:LinkSecret-Ab12Cd" || c.SecretID != "" {
+		t.Errorf("LinkSecretID %q, SecretID %q", c.LinkSecretID, c.SecretID)
+	}
+	delete(m, "LINK_SECRET_ID")
+	if _, err := Load(env(m)); err == nil || !strings.Contains(err.Error(), "GOTO_SECRET_ID is required (authorize: or LINK_SECRET_ID") {
+		t.Errorf("no secret at all: %v", err)
+	}
+}

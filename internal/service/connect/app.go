@@ -28,6 +28,10 @@ import (
 type App struct {
 	Config  *config.Config
 	Secrets secrets.Source
+	// Links gives the connect-link keys to Authorize: the link secret
+	// (LINK_SECRET_ID), so that authorize never reads the client secret;
+	// nil means Secrets.
+	Links secrets.Source
 	// DB is the DynamoDB client (usually *dynamodb.Client).
 	DB dynamo.Client
 	// HTTPClient sends token requests to GoTo; nil means http.DefaultClient.
@@ -85,6 +89,26 @@ func (a *App) deps(ctx context.Context) (*secrets.Secrets, *gotoauth.Store, *got
 	return sec, store, client, nil
 }
 
+// authorizeDeps gives Authorize the link keys and a GoTo client that only
+// builds consent URLs: no client secret, no store.
+func (a *App) authorizeDeps(ctx context.Context) (*secrets.Secrets, *gotoauth.Client, error) {
+	src := a.Links
+	if src == nil {
+		src = a.Secrets
+	}
+	sec, err := src.Get(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sec, &gotoauth.Client{
+		ClientID:    a.Config.ClientID,
+		RedirectURL: a.Config.RedirectURI,
+		Endpoint:    a.Config.Endpoint,
+		HTTPClient:  a.HTTPClient,
+		Now:         a.now,
+	}, nil
+}
+
 // pendingStore returns the store of pending authorizations under sec's
 // token cipher.
 func (a *App) pendingStore(sec *secrets.Secrets) *pendingStore {
@@ -94,5 +118,5 @@ func (a *App) pendingStore(sec *secrets.Secrets) *pendingStore {
 // NewApp returns the App of the connect flow built from the function's
 // parts (configuration, AWS clients, secrets, logger).
 func NewApp(p *platform.Parts) *App {
-	return &App{Config: p.Config, Secrets: p.Secrets, DB: p.DB, HTTPClient: p.HTTPClient, Logger: p.Logger, Events: p.Events, KMS: p.KMS, Metrics: os.Stdout}
+	return &App{Config: p.Config, Secrets: p.Secrets, Links: p.LinkSecrets, DB: p.DB, HTTPClient: p.HTTPClient, Logger: p.Logger, Events: p.Events, KMS: p.KMS, Metrics: os.Stdout}
 }

@@ -30,7 +30,7 @@ func (a *App) Authorize(ctx context.Context, req Request) (resp Response, err er
 		return page(http.StatusBadRequest, "Invalid connect link", "The link's query string is malformed. Ask the app for a new link."), nil
 	}
 
-	sec, _, client, err := a.deps(ctx)
+	sec, client, err := a.authorizeDeps(ctx)
 	if err != nil {
 		log.Error("secrets unavailable", "error", err)
 		return unavailable(), nil

@@ -2,6 +2,7 @@ package connect_test
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -104,5 +105,51 @@ func TestPreviousLinkKeyDuringGrace(t *testing.T) {
 	e.app.Secrets = secrets.Static{S: sec}
 	if got := status(signed(linkKey, "old-3")); got != http.StatusForbidden {
 		t.Fatalf("a previous key without a rotation time: %d", got)
+	}
+}
+
+// With a link secret (LINK_SECRET_ID), authorize reads only it: a link
+// secret of link keys alone serves the connect flow, and the rotation grace
+// counts from its version; the client secret is never asked for.
+func TestAuthorizeReadsOnlyTheLinkSecret(t *testing.T) {
+	e := newEnv(t, callbackHT)
+	const newKey = "the-new-link-signing-key-in-the-link-secret"
+	version := &secretVersion{}
+	version.set(map[string]string{"link_signing_key": newKey, "previous_link_signing_key": linkKey}, e.clock.Now().Add(-10*time.Minute))
+	sm := httptest.NewServer(http.HandlerFunc(version.serve))
+	defer sm.Close()
+	e.app.Secrets = secrets.Missing{Err: errors.New("authorize asked for the client secret")}
+	e.app.Links = &secrets.Manager{
+		Client: secretsmanager.New(secretsmanager.Options{
+			Region: "us-east-1", BaseEndpoint: aws.String(sm.URL), Credentials: aws.AnonymousCredentials{},
+		}),
+		SecretID: "goto-connector-link", TTL: time.Nanosecond, Now: e.clock.Now, Parse: secrets.ParseLink,
+	}
+	signed := func(key, id string) url.Values {
+		raw, err := gotoauth.SignLink("https://connector.example.com/authorize", []byte(key),
+			gotoauth.Link{ConnectionID: id, ReturnTo: returnTo, Expires: e.clock.Now().Add(15 * time.Minute)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ := url.Parse(raw)
+		return u.Query()
+	}
+	if r := e.authorize(signed(newKey, "l-1")); r.StatusCode != http.StatusFound {
+		t.Fatalf("a link under the link secret's key: %d %s", r.StatusCode, r.Body)
+	}
+	if got := e.authorize(signed(linkKey, "l-2")).StatusCode; got != http.StatusFound {
+		t.Fatalf("a link under the previous key within the grace: %d", got)
+	}
+	e.clock.Advance(secrets.LinkKeyGrace)
+	if got := e.authorize(signed(linkKey, "l-3")).StatusCode; got != http.StatusForbidden {
+		t.Fatalf("a link under the previous key after the grace: %d", got)
+	}
+	// A link secret that also holds the client secret is refused (503), not
+	// used (read by a function starting now: a warm one keeps its last good
+	// value for an hour, as with any failed read).
+	version.set(map[string]string{"link_signing_key": newKey, "client_secret": "must-not-be-here"}, e.clock.Now())
+	e.app.Links = &secrets.Manager{Client: e.app.Links.(*secrets.Manager).Client, SecretID: "goto-connector-link", Now: e.clock.Now, Parse: secrets.ParseLink}
+	if got := e.authorize(signed(newKey, "l-4")).StatusCode; got != http.StatusServiceUnavailable {
+		t.Fatalf("a link secret holding client_secret: %d", got)
 	}
 }

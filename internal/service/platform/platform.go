@@ -6,6 +6,7 @@ package platform
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -27,11 +28,14 @@ import (
 
 // Parts are what every function needs.
 type Parts struct {
-	Config     *config.Config
-	DB         *dynamodb.Client
-	Secrets    secrets.Source
-	HTTPClient *http.Client
-	Logger     *slog.Logger
+	Config  *config.Config
+	DB      *dynamodb.Client
+	Secrets secrets.Source
+	// LinkSecrets gives the connect-link keys: the link secret
+	// (LINK_SECRET_ID, link keys only) when it is set, else Secrets.
+	LinkSecrets secrets.Source
+	HTTPClient  *http.Client
+	Logger      *slog.Logger
 	// Events receives lifecycle events: EventBridge on the bus
 	// EVENT_BUS_NAME names, nil when it is none.
 	Events gotoauth.EventSink
@@ -82,15 +86,28 @@ func FromEnv(ctx context.Context, getenv func(string) string) (*Parts, error) {
 	if cfg.EventBusName != "" {
 		p.Events = gotoauth.NewEventBridgeSink(eventbridge.NewFromConfig(awsCfg), cfg.EventBusName)
 	}
-	if cfg.SecretID != "" {
-		p.Secrets = &secrets.Manager{Client: secretsmanager.NewFromConfig(awsCfg), SecretID: cfg.SecretID}
-	} else {
+	var sm *secretsmanager.Client
+	if cfg.SecretID != "" || cfg.LinkSecretID != "" {
+		sm = secretsmanager.NewFromConfig(awsCfg)
+	}
+	switch {
+	case cfg.SecretID != "" && cfg.LinkSecretID != "":
+		p.Secrets = &secrets.Manager{Client: sm, SecretID: cfg.SecretID, Parse: secrets.ParseClient}
+	case cfg.SecretID != "":
+		p.Secrets = &secrets.Manager{Client: sm, SecretID: cfg.SecretID}
+	case cfg.LinkSecretID != "" && (cfg.ClientSecret == "" || cfg.LinkSigningKey == ""):
+		p.Secrets = secrets.Missing{Err: errors.New("GOTO_SECRET_ID is unset: only authorize runs with LINK_SECRET_ID alone; this function needs the client secret")}
+	default:
 		p.Logger.Warn("GOTO_SECRET_ID is unset: using GOTO_CLIENT_SECRET and GOTO_LINK_SIGNING_KEY from the environment (local development only)")
 		src, err := secrets.FromValues(cfg.ClientSecret, cfg.LinkSigningKey)
 		if err != nil {
 			return nil, err
 		}
 		p.Secrets = src
+	}
+	p.LinkSecrets = p.Secrets
+	if cfg.LinkSecretID != "" {
+		p.LinkSecrets = &secrets.Manager{Client: sm, SecretID: cfg.LinkSecretID, Parse: secrets.ParseLink}
 	}
 	return p, nil
 }

@@ -69,12 +69,54 @@ func Parse(raw []byte) (*Secrets, error) {
 	return build(d)
 }
 
-func build(d document) (*Secrets, error) {
+// ParseClient checks the JSON of GOTO_SECRET_ID when LINK_SECRET_ID holds
+// the link keys: client_secret is required, link_signing_key is not (and
+// is checked only when present); the token keys as in Parse.
+func ParseClient(raw []byte) (*Secrets, error) {
+	var d document
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return nil, errors.New("the secret is not a JSON object with client_secret")
+	}
+	return check(d, true, d.LinkSigningKey != "")
+}
+
+// ParseLink checks the JSON of the link secret (LINK_SECRET_ID): it holds
+// link_signing_key and, after a rotation, previous_link_signing_key, and
+// nothing else the functions read: a client_secret or token keys there are
+// an error, since every reader of the link secret (authorize) could read
+// them. The Secrets it gives have no ClientSecret and no TokenCipher.
+func ParseLink(raw []byte) (*Secrets, error) {
+	var d document
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return nil, errors.New("the link secret is not a JSON object with link_signing_key")
+	}
 	var errs []error
-	if d.ClientSecret == "" {
+	if d.ClientSecret != "" {
+		errs = append(errs, errors.New("the link secret holds client_secret: keep it only in GOTO_SECRET_ID, which authorize does not read"))
+	}
+	if len(d.TokenEncryptionKeys) > 0 || d.TokenEncryptionActiveKey != "" {
+		errs = append(errs, errors.New("the link secret holds token_encryption_keys or token_encryption_active_key: keep them only in GOTO_SECRET_ID"))
+	}
+	s, err := check(d, false, true)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return s, nil
+}
+
+func build(d document) (*Secrets, error) { return check(d, true, true) }
+
+// check builds Secrets from d, requiring client_secret and
+// link_signing_key as told.
+func check(d document, needClient, needLink bool) (*Secrets, error) {
+	var errs []error
+	if needClient && d.ClientSecret == "" {
 		errs = append(errs, errors.New("client_secret is missing"))
 	}
-	if len(d.LinkSigningKey) < 16 {
+	if needLink && len(d.LinkSigningKey) < 16 {
 		errs = append(errs, errors.New("link_signing_key is missing or shorter than 16 characters"))
 	}
 	if d.PreviousLinkSigningKey != "" && len(d.PreviousLinkSigningKey) < 16 {
@@ -95,6 +137,13 @@ func build(d document) (*Secrets, error) {
 	}
 	return s, nil
 }
+
+// Missing is the Source of a function that has no GoTo secret configured
+// (GOTO_SECRET_ID unset, only LINK_SECRET_ID): every Get fails with Err.
+type Missing struct{ Err error }
+
+// Get returns Err.
+func (m Missing) Get(context.Context) (*Secrets, error) { return nil, m.Err }
 
 // Static is a Source of fixed secrets: local development and tests.
 type Static struct{ S *Secrets }
@@ -129,6 +178,10 @@ type Manager struct {
 	SecretID string
 	TTL      time.Duration
 	Now      func() time.Time
+	// Parse checks the secret's JSON: nil is Parse (the whole GoTo secret);
+	// ParseLink for the link secret, ParseClient for GOTO_SECRET_ID when the
+	// link secret holds the link keys.
+	Parse func(raw []byte) (*Secrets, error)
 
 	mu       sync.Mutex
 	cached   *Secrets
@@ -186,7 +239,11 @@ func (m *Manager) read(ctx context.Context) (*Secrets, string, error) {
 	if out.SecretString == nil {
 		return nil, "", fmt.Errorf("secret %s has no SecretString (binary secrets are not supported)", m.SecretID)
 	}
-	s, err := Parse([]byte(*out.SecretString))
+	parse := m.Parse
+	if parse == nil {
+		parse = Parse
+	}
+	s, err := parse([]byte(*out.SecretString))
 	if err != nil {
 		return nil, "", fmt.Errorf("secret %s: %w", m.SecretID, err)
 	}

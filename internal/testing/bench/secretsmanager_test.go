@@ -9,19 +9,22 @@ import (
 	"time"
 )
 
-// fakeSecretsManager answers Secrets Manager's GetSecretValue for one
-// secret (the AWS JSON protocol), so the bootstraps read their secrets
+// fakeSecretsManager answers Secrets Manager's GetSecretValue for the
+// site's secrets, id to value (the AWS JSON protocol), so the bootstraps read their secrets
 // through the SDK's real client. It counts the reads.
 type fakeSecretsManager struct {
 	URL   string
 	calls atomic.Int64
 }
 
-func newFakeSecretsManager(tb testing.TB, secretID, secret string) *fakeSecretsManager {
+func newFakeSecretsManager(tb testing.TB, secrets map[string]string) *fakeSecretsManager {
 	f := &fakeSecretsManager{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in struct{ SecretId string }
-		if r.Header.Get("X-Amz-Target") != "secretsmanager.GetSecretValue" || json.NewDecoder(r.Body).Decode(&in) != nil || in.SecretId != secretID {
+		err := json.NewDecoder(r.Body).Decode(&in)
+		secretID := in.SecretId
+		secret, ok := secrets[secretID]
+		if r.Header.Get("X-Amz-Target") != "secretsmanager.GetSecretValue" || err != nil || !ok {
 			w.WriteHeader(http.StatusBadRequest)
 			json.NewEncoder(w).Encode(map[string]string{"__type": "ResourceNotFoundException", "message": "no such secret"})
 			return
@@ -39,5 +42,5 @@ func newFakeSecretsManager(tb testing.TB, secretID, secret string) *fakeSecretsM
 	return f
 }
 
-// Calls is how many reads of the secret were answered.
+// Calls is how many reads of the secrets were answered.
 func (f *fakeSecretsManager) Calls() int { return int(f.calls.Load()) }

@@ -31,6 +31,7 @@ const (
 	siteRedirect = "https://" + siteDomain + "/callback"
 	siteReturnTo = "https://app.example.com/settings"
 	secretID     = "goto-connector-bench"
+	linkSecretID = "goto-connector-bench-link"
 	linkKey      = "bench-link-signing-key-7c1e0a"
 )
 
@@ -68,7 +69,10 @@ func newSite(tb testing.TB, goToOpts ...gototest.Option) *site {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	sm := newFakeSecretsManager(tb, secretID, string(doc))
+	// The stack's link secret, which authorize reads instead of the client
+	// secret (LINK_SECRET_ID).
+	link, _ := json.Marshal(map[string]string{"link_signing_key": linkKey})
+	sm := newFakeSecretsManager(tb, map[string]string{secretID: string(doc), linkSecretID: string(link)})
 	tok, _ := url.Parse(goTo.TokenURL())
 	s := &site{
 		goTo: goTo, sm: sm, db: db, table: table, secrets: sec,
@@ -77,6 +81,7 @@ func newSite(tb testing.TB, goToOpts ...gototest.Option) *site {
 	s.vars = map[string]string{
 		"GOTO_CLIENT_ID":                   goTo.ClientID,
 		"GOTO_SECRET_ID":                   secretID,
+		"LINK_SECRET_ID":                   linkSecretID,
 		"GOTO_AUTHORIZE_URL":               goTo.AuthorizeURL(),
 		"GOTO_TOKEN_URL":                   s.goToM.URL + tok.Path,
 		"GOTO_REVOKE_URL":                  goTo.RevokeURL(),

@@ -17,7 +17,8 @@ import (
 
 // awsCall is one AWS API call a function made, as IAM sees it: the action
 // ("dynamodb:PutItem") and the resource it named, relative to the stack:
-// "table", "table/index/<name>", "secret", "bus", "key" (the token KMS key,
+// "table", "table/index/<name>", "secret" (GOTO_SECRET_ID), "linksecret"
+// (LINK_SECRET_ID), "bus", "key" (the token KMS key,
 // used with the table's encryption context), or "other:<name>" for a
 // resource that is not the stack's.
 type awsCall struct {
@@ -42,7 +43,7 @@ type awsRecorder struct {
 // stackNames are the names the stack gives its resources, to tell the
 // stack's own resources from others in recorded calls.
 type stackNames struct {
-	table, secret, bus, key string
+	table, secret, linkSecret, bus, key string
 }
 
 // targetServices maps the X-Amz-Target prefix of the AWS JSON protocols to
@@ -99,8 +100,11 @@ func (r *awsRecorder) record(target string, body []byte) {
 		resources = append(resources, res)
 	case "secretsmanager":
 		res := "other:" + in.SecretId
-		if in.SecretId == r.names.secret {
+		switch in.SecretId {
+		case r.names.secret:
 			res = "secret"
+		case r.names.linkSecret:
+			res = "linksecret"
 		}
 		resources = append(resources, res)
 	case "events":

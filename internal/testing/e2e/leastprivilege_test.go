@@ -31,7 +31,7 @@ func TestLeastPrivilege(t *testing.T) {
 	s := startStack(t, map[string]string{"AWS_ENDPOINT_URL_KMS": k.Endpoint(), "TOKEN_KMS_KEY_ID": k.KeyARN()})
 	const id = "lp-customer"
 
-	// authorize: a forged link (refused before any call but the secret),
+	// authorize: a forged link (refused before any call but the link secret),
 	// then a good one (a pending state stored).
 	link, err := gotoauth.SignLink("https://"+apiDomain+"/authorize", []byte(linkKey),
 		gotoauth.Link{ConnectionID: id, ReturnTo: returnTo, Expires: time.Now().Add(15 * time.Minute)})
@@ -128,6 +128,29 @@ func TestLeastPrivilege(t *testing.T) {
 		return strings.Contains(s, "AuthorizeFunction: its policy grants kms:Decrypt")
 	}) || slices.ContainsFunc(p, func(s string) bool { return !strings.HasPrefix(s, "AuthorizeFunction") }) {
 		t.Errorf("authorize with kms:Decrypt gives problems %q", p)
+	}
+	// authorize reads the link secret alone: granted the client secret's
+	// ARN as well, it has a grant it never uses.
+	clientSecretAuthorize := editStatement(t, gotoconnector.Template, "AuthorizeFunction", "secretsmanager:GetSecretValue", func(st *yaml.Node) {
+		res := mapValue(st, "Resource")
+		clientSecret := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!Sub",
+			Value: "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${GoToSecretName}-??????"}
+		*res = yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{{Kind: res.Kind, Tag: res.Tag, Value: res.Value}, clientSecret}}
+	})
+	if p := privilegeProblems(clientSecretAuthorize, calls, true); len(p) != 1 ||
+		!strings.Contains(p[0], "AuthorizeFunction: its policy grants secretsmanager:GetSecretValue on secret, which it never used") {
+		t.Errorf("authorize granted the client secret gives problems %q", p)
+	}
+	// Nor does it read the client secret instead: a policy that names only
+	// the client secret leaves its one read (the link secret) denied.
+	onlyClientSecret := editStatement(t, gotoconnector.Template, "AuthorizeFunction", "secretsmanager:GetSecretValue", func(st *yaml.Node) {
+		*mapValue(st, "Resource") = yaml.Node{Kind: yaml.ScalarNode, Tag: "!Sub",
+			Value: "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${GoToSecretName}-??????"}
+	})
+	if p := privilegeProblems(onlyClientSecret, calls, true); !slices.ContainsFunc(p, func(s string) bool {
+		return strings.Contains(s, "AuthorizeFunction calls secretsmanager:GetSecretValue on linksecret, which its policy does not allow")
+	}) {
+		t.Errorf("authorize granted only the client secret gives problems %q", p)
 	}
 	for _, fn := range []string{"CallbackFunction", "RefreshFunction", "ConnectionsFunction"} {
 		noKMS := editStatement(t, gotoconnector.Template, fn, "kms:GenerateDataKey", func(st *yaml.Node) {

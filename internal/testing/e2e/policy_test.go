@@ -95,6 +95,10 @@ func resourceName(n *yaml.Node, types map[string]string) string {
 				return "bus"
 			}
 		}
+	case "!Ref":
+		if types[v] == "AWS::SecretsManager::Secret" && v == "LinkSecret" {
+			return "linksecret"
+		}
 	case "!Sub":
 		for id, typ := range types {
 			if typ == "AWS::DynamoDB::Table" && strings.HasPrefix(v, "${"+id+".Arn}") {

@@ -46,12 +46,13 @@ const (
 	redirectURI = "https://" + apiDomain + "/callback"
 	returnTo    = "https://app.example.com/settings/integrations?tab=goto"
 
-	secretID    = "goto-connector-e2e"
-	eventBus    = "goto-connector-e2e-events"
-	linkKey     = "e2e-link-signing-key-0f4c2a9b7d"
-	tokenKeyID  = "k1"
-	userAgent   = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
-	functionPkg = "github.com/gotoconnector/gotoconnector/functions/"
+	secretID     = "goto-connector-e2e"
+	linkSecretID = "goto-connector-e2e-link"
+	eventBus     = "goto-connector-e2e-events"
+	linkKey      = "e2e-link-signing-key-0f4c2a9b7d"
+	tokenKeyID   = "k1"
+	userAgent    = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+	functionPkg  = "github.com/gotoconnector/gotoconnector/functions/"
 )
 
 // functions maps each function's logical id to its package under functions/.
@@ -108,13 +109,15 @@ func startStack(t *testing.T, extraEnv map[string]string, goToOpts ...gototest.O
 	if err != nil {
 		t.Fatal(err)
 	}
+	// As the stack has them: the client secret (GOTO_SECRET_ID, no link
+	// key), and the link secret (LINK_SECRET_ID) that authorize reads alone.
 	secret, _ := json.Marshal(map[string]any{
 		"client_secret":               goTo.ClientSecret,
-		"link_signing_key":            linkKey,
 		"token_encryption_keys":       map[string]string{tokenKeyID: base64.StdEncoding.EncodeToString(tokenKey)},
 		"token_encryption_active_key": tokenKeyID,
 	})
-	sm := newFakeSecretsManager(t, secretID, string(secret))
+	linkSecret, _ := json.Marshal(map[string]any{"link_signing_key": linkKey})
+	sm := newFakeSecretsManager(t, map[string]string{secretID: string(secret), linkSecretID: string(linkSecret)})
 	eb := testutil.NewEventBridge(t)
 
 	s := &stack{
@@ -156,6 +159,7 @@ func startStack(t *testing.T, extraEnv map[string]string, goToOpts ...gototest.O
 	vars := map[string]string{
 		"GOTO_CLIENT_ID":                   goTo.ClientID,
 		"GOTO_SECRET_ID":                   secretID,
+		"LINK_SECRET_ID":                   linkSecretID,
 		"GOTO_AUTHORIZE_URL":               goTo.AuthorizeURL(),
 		"GOTO_TOKEN_URL":                   goTo.TokenURL(),
 		"GOTO_REVOKE_URL":                  goTo.RevokeURL(),
@@ -236,7 +240,7 @@ func startStack(t *testing.T, extraEnv map[string]string, goToOpts ...gototest.O
 // recordAWS returns vars with every AWS endpoint (AWS_ENDPOINT_URL*)
 // replaced by a recording proxy of function id's own.
 func (s *stack) recordAWS(id string, vars map[string]string) map[string]string {
-	names := stackNames{table: s.table, secret: secretID, bus: vars["EVENT_BUS_NAME"], key: vars["TOKEN_KMS_KEY_ID"]}
+	names := stackNames{table: s.table, secret: secretID, linkSecret: linkSecretID, bus: vars["EVENT_BUS_NAME"], key: vars["TOKEN_KMS_KEY_ID"]}
 	if names.bus == "" {
 		names.bus = "default"
 	}
@@ -488,19 +492,18 @@ func bindingCookieName(state string) string {
 }
 
 // fakeSecretsManager answers the Secrets Manager GetSecretValue JSON
-// protocol for one secret, so the functions read their secrets through the
+// protocol for the stack's secrets, so the functions read their secrets through the
 // AWS SDK's real Secrets Manager client.
 type fakeSecretsManager struct {
 	srv      *httptest.Server
-	secretID string
-	secret   string
+	secrets  map[string]string // id: value
 	calls    atomic.Int64
 	mu       sync.Mutex
 	problems []string
 }
 
-func newFakeSecretsManager(t *testing.T, secretID, secret string) *fakeSecretsManager {
-	f := &fakeSecretsManager{secretID: secretID, secret: secret}
+func newFakeSecretsManager(t *testing.T, secrets map[string]string) *fakeSecretsManager {
+	f := &fakeSecretsManager{secrets: secrets}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	t.Cleanup(func() {
@@ -515,7 +518,7 @@ func newFakeSecretsManager(t *testing.T, secretID, secret string) *fakeSecretsMa
 
 func (f *fakeSecretsManager) URL() string { return f.srv.URL }
 
-// Calls is how many GetSecretValue requests for the secret were answered.
+// Calls is how many GetSecretValue requests for the secrets were answered.
 func (f *fakeSecretsManager) Calls() int { return int(f.calls.Load()) }
 
 func (f *fakeSecretsManager) problem(format string, args ...any) {
@@ -552,17 +555,18 @@ func (f *fakeSecretsManager) serve(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "InvalidRequestException", "bad JSON")
 		return
 	}
-	if in.SecretId != f.secretID {
-		f.problem("SecretId %q, want %q", in.SecretId, f.secretID)
+	secret, ok := f.secrets[in.SecretId]
+	if !ok {
+		f.problem("SecretId %q, not one of the stack's secrets", in.SecretId)
 		fail(http.StatusBadRequest, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
 		return
 	}
 	f.calls.Add(1)
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	json.NewEncoder(w).Encode(map[string]any{
-		"ARN":           "arn:aws:secretsmanager:us-east-1:" + invoke.AccountID + ":secret:" + f.secretID + "-Ab12Cd",
-		"Name":          f.secretID,
-		"SecretString":  f.secret,
+		"ARN":           "arn:aws:secretsmanager:us-east-1:" + invoke.AccountID + ":secret:" + in.SecretId + "-Ab12Cd",
+		"Name":          in.SecretId,
+		"SecretString":  secret,
 		"VersionId":     "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111",
 		"VersionStages": []string{"AWSCURRENT"},
 		"CreatedDate":   float64(time.Now().Add(-time.Hour).Unix()),

@@ -2,7 +2,8 @@
 // init and, on each invocation, calls the AWS operations its event names,
 // in order: {"ops": ["GetSecretValue", "PutItem", ...]}. It is the floor of
 // a first invocation that makes the same calls (see package hello). The
-// table (TABLE_NAME) and the secret (GOTO_SECRET_ID) are the connector's.
+// table (TABLE_NAME) and the secret (GOTO_SECRET_ID, or LINK_SECRET_ID in
+// authorize's environment, which has no GOTO_SECRET_ID) are the connector's.
 package main
 
 import (
@@ -41,6 +42,9 @@ func main() {
 	a := &app{
 		db: dynamodb.NewFromConfig(cfg), sm: secretsmanager.NewFromConfig(cfg),
 		table: os.Getenv("TABLE_NAME"), secret: os.Getenv("GOTO_SECRET_ID"),
+	}
+	if a.secret == "" {
+		a.secret = os.Getenv("LINK_SECRET_ID")
 	}
 	lambda.Start(a.handle)
 }
