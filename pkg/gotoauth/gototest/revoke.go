@@ -2,6 +2,7 @@ package gototest
 
 import (
 	"net/http"
+	"net/url"
 )
 
 // RevokePath is the token revocation endpoint (RFC 7009), the path of the
@@ -48,27 +49,8 @@ func (s *Server) revokeFailure() (Failure, bool) {
 // endpoint; revoking a refresh token also revokes nothing else, as the
 // access tokens issued with it stay valid until they expire.
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	parseErr := r.ParseForm()
-	form := r.PostForm
-	s.stats.revocationRequests.Add(1)
-
-	s.wait(r.Context(), s.delay)
-	if f, ok := s.revokeFailure(); ok {
-		if f.kind != failSlow {
-			s.writeFailure(w, f)
-			return
-		}
-		s.wait(r.Context(), f.delay)
-	}
-	if !isForm(r) || parseErr != nil {
-		s.writeOAuthError(w, http.StatusBadRequest, "invalid_request",
-			"The request body must be application/x-www-form-urlencoded.")
-		return
-	}
-	if !s.authenticateClient(r) {
-		w.Header().Set("WWW-Authenticate", `Basic realm="gototest"`)
-		s.writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "Client authentication failed.")
+	form, ok := s.begin(w, r, func(url.Values) { s.stats.revocationRequests.Add(1) }, s.revokeFailure)
+	if !ok {
 		return
 	}
 	if len(form["token"]) != 1 || form.Get("token") == "" {

@@ -13,21 +13,22 @@ import (
 	"time"
 )
 
-// handleToken serves POST /oauth/token. The order matters: the request is
-// counted, delayed, possibly answered by an injected failure (before anything
-// is consumed), then the client is authenticated (a request that fails
-// authentication does not consume its code) and the grant is processed.
-func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+// begin is what the token and revocation endpoints do first: read the form
+// (bounded), count the request, wait the configured delay, answer an
+// injected failure from next (a slow one only delays), then refuse a body
+// that is not a form (400 invalid_request) and a client that does not
+// authenticate (401 invalid_client). ok is false when it has answered.
+func (s *Server) begin(w http.ResponseWriter, r *http.Request, count func(url.Values), next func() (Failure, bool)) (form url.Values, ok bool) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	parseErr := r.ParseForm()
-	form := r.PostForm
-	s.stats.countTokenRequest(form.Get("grant_type"))
+	form = r.PostForm
+	count(form)
 
 	s.wait(r.Context(), s.delay)
-	if f, ok := s.nextFailure(); ok {
+	if f, ok := next(); ok {
 		if f.kind != failSlow {
 			s.writeFailure(w, f)
-			return
+			return nil, false
 		}
 		s.wait(r.Context(), f.delay)
 	}
@@ -35,11 +36,23 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	if !isForm(r) || parseErr != nil {
 		s.writeOAuthError(w, http.StatusBadRequest, "invalid_request",
 			"The request body must be application/x-www-form-urlencoded.")
-		return
+		return nil, false
 	}
 	if !s.authenticateClient(r) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="gototest"`)
 		s.writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "Client authentication failed.")
+		return nil, false
+	}
+	return form, true
+}
+
+// handleToken serves POST /oauth/token. The order matters: the request is
+// counted, delayed, possibly answered by an injected failure (before anything
+// is consumed), then the client is authenticated (a request that fails
+// authentication does not consume its code) and the grant is processed.
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	form, ok := s.begin(w, r, func(f url.Values) { s.stats.countTokenRequest(f.Get("grant_type")) }, s.nextFailure)
+	if !ok {
 		return
 	}
 	for _, k := range []string{"grant_type", "code", "redirect_uri", "code_verifier", "refresh_token"} {
