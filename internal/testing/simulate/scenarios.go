@@ -49,11 +49,15 @@ func Scenarios(reserve time.Duration) []Scenario {
 	return append(all, b, o, c, f, h, hb)
 }
 
-// Sizing is the sizing table's scenarios: 1,000 to 20 million connections
+// Sizing is the sizing table's scenarios: 1,000 to 10 million connections
 // at GoTo's default 10/s (a size that is also in Scenarios has its name).
+// Past 10 million the load does not fit even at the latest safe schedule
+// (schedule.Config.Fits says so at once); the simulator is not yet fast
+// there, since every sweep re-decides the whole backlog of connections left
+// past their deadline.
 func Sizing(reserve time.Duration) []Scenario {
 	var all []Scenario
-	for _, n := range []int{1_000, 10_000, 100_000, 1_000_000, 5_000_000, 10_000_000, 20_000_000} {
+	for _, n := range []int{1_000, 10_000, 100_000, 1_000_000, 5_000_000, 10_000_000} {
 		all = append(all, base(fmt.Sprintf("n%s", short(n)), fmt.Sprintf("%s connections at 10/s", Comma(n)), n, reserve))
 	}
 	return all
