@@ -133,24 +133,11 @@ func (c *Client) tokenRequest(ctx context.Context, form url.Values) (*Token, err
 	if c == nil || c.ClientID == "" {
 		return nil, fmt.Errorf("%w: Client.ClientID is empty", ErrNotConfigured)
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	sent := c.phaseTimeouts(ctx, cancel)
-	defer sent.stop()
-
-	req, err := http.NewRequestWithContext(withTrace(ctx, sent), http.MethodPost, c.endpoint().TokenURL, strings.NewReader(form.Encode()))
+	ctx, resp, done, err := c.postForm(ctx, c.endpoint().TokenURL, "token", form)
 	if err != nil {
-		return nil, fmt.Errorf("%w: token URL: %v", ErrNotConfigured, redactURL(err))
+		return nil, err
 	}
-	req.Header.Set("Authorization", oauth.BasicAuth(c.ClientID, c.ClientSecret))
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-
-	resp, err := c.noRedirects().Do(req)
-	if err != nil {
-		return nil, transportError(ctx, err, sent.wasSent())
-	}
-	defer resp.Body.Close()
+	defer done()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenResponse))
 	if err != nil {
 		if ctx.Err() != nil {
@@ -161,8 +148,32 @@ func (c *Client) tokenRequest(ctx context.Context, form url.Values) (*Token, err
 	return c.parseAnswer(resp, body)
 }
 
-func withTrace(ctx context.Context, p *phases) context.Context {
-	return httptrace.WithClientTrace(ctx, p.trace())
+// postForm posts form to target (the endpoint called name in errors) with
+// the client's raw Basic credentials, under the connect and answer timeouts
+// (phaseTimeouts), never following a redirect. The caller reads the answer
+// under the returned context and then calls done, which closes the body and
+// stops the timers. A transport failure is transportError's.
+func (c *Client) postForm(ctx context.Context, target, name string, form url.Values) (context.Context, *http.Response, func(), error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	sent := c.phaseTimeouts(ctx, cancel)
+	stop := func() { sent.stop(); cancel(nil) }
+
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, sent.trace()), http.MethodPost, target, strings.NewReader(form.Encode()))
+	if err != nil {
+		stop()
+		return nil, nil, nil, fmt.Errorf("%w: %s URL: %v", ErrNotConfigured, name, redactURL(err))
+	}
+	req.Header.Set("Authorization", oauth.BasicAuth(c.ClientID, c.ClientSecret))
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+
+	resp, err := c.noRedirects().Do(req)
+	if err != nil {
+		err = transportError(ctx, err, sent.wasSent())
+		stop()
+		return nil, nil, nil, err
+	}
+	return ctx, resp, func() { resp.Body.Close(); stop() }, nil
 }
 
 // noRedirects is the HTTP client of a token or revocation request. It never

@@ -8,10 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
-
-	"github.com/gotoconnector/gotoconnector/internal/oauth"
 )
 
 // maxRevokeTime bounds a whole revocation, whatever the Client's
@@ -38,24 +35,15 @@ func (c *Client) Revoke(ctx context.Context, refreshToken string) error {
 	}
 	ctx, stop := context.WithTimeout(ctx, maxRevokeTime)
 	defer stop()
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	sent := c.phaseTimeouts(ctx, cancel)
-	defer sent.stop()
-
 	form := url.Values{"token": {refreshToken}, "token_type_hint": {"refresh_token"}}
-	req, err := http.NewRequestWithContext(withTrace(ctx, sent), http.MethodPost, revokeURL, strings.NewReader(form.Encode()))
+	_, resp, done, err := c.postForm(ctx, revokeURL, "revocation", form)
 	if err != nil {
-		return fmt.Errorf("%w: revocation URL: %v", ErrNotConfigured, redactURL(err))
+		if errors.Is(err, ErrNotConfigured) {
+			return err
+		}
+		return fmt.Errorf("gotoauth: revoke: %w", err)
 	}
-	req.Header.Set("Authorization", oauth.BasicAuth(c.ClientID, c.ClientSecret))
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := c.noRedirects().Do(req)
-	if err != nil {
-		return fmt.Errorf("gotoauth: revoke: %w", transportError(ctx, err, sent.wasSent()))
-	}
-	defer resp.Body.Close()
+	defer done()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	if resp.StatusCode == http.StatusOK {
 		return nil
