@@ -78,6 +78,41 @@ func TestNextIsOnPhaseWithinOneInterval(t *testing.T) {
 	}
 }
 
+// When the load grows by 1% (the effective interval 1% longer), a
+// connection refreshed on time keeps its place: it is planned one new
+// interval after its plan. On the phase alone it would land anywhere in
+// the next interval (the grid is anchored at 1970), which nearly doubles
+// the refreshes of the interval after a growth; a late one or one after
+// failures (no plan to keep) still goes to its phase.
+func TestNextAfterKeepsItsPlaceWhenTheIntervalChanges(t *testing.T) {
+	c := Config{RateLimit: 10, WorkingTime: 580 * time.Second}
+	before, after := Load{Connections: 10_000_000}, Load{Connections: 10_100_000}
+	i1, i2 := c.Effective(before.Connections), c.Effective(after.Connections)
+	if i2 <= i1 || i2 > i1+i1/50 {
+		t.Fatalf("effective intervals %v then %v: want about 1%% longer", i1, i2)
+	}
+	moved := 0
+	for i := 0; i < 1000; i++ {
+		id := fmt.Sprintf("conn-%07d", i)
+		planned := c.Next(id, t0, time.Time{}, time.Time{}, before)
+		now := planned.Add(time.Duration(i%20) * time.Minute) // up to 19 minutes late
+		if got := c.NextAfter(id, planned, now, time.Time{}, time.Time{}, after); !got.Equal(planned.Add(i2)) {
+			t.Fatalf("%s refreshed on time: next %v after its plan, want %v", id, got.Sub(planned), i2)
+		}
+		if got := c.Next(id, now, time.Time{}, time.Time{}, after); got.Sub(planned) < i2-i2/10 {
+			moved++
+		}
+		late := planned.Add(3 * time.Hour)
+		if got, want := c.NextAfter(id, planned, late, time.Time{}, time.Time{}, after), c.Next(id, late, time.Time{}, time.Time{}, after); !got.Equal(want) {
+			t.Fatalf("%s refreshed 3 h late: next %v, want its phase %v", id, got, want)
+		}
+	}
+	// What the plan without its place does (why NextAfter exists).
+	if moved < 500 {
+		t.Errorf("on the phase alone only %d of 1,000 moved by more than a tenth of the interval; the grid did not shift as this test assumes", moved)
+	}
+}
+
 // 10,000 connections created in the same second are spread over the
 // interval: no tenth of it holds more than twice its share.
 func TestBurstIsSpread(t *testing.T) {

@@ -179,7 +179,23 @@ func permute(due []Due, keys []urgency) {
 // Replan and Kept list the near-Deadline ones first, in no particular
 // order, then the others in urgency order.
 func (c Config) Decide(due []Due, capacity int, now time.Time) Decision {
+	return c.DecideBehind(due, capacity, now, 0)
+}
+
+// DecideBehind is Decide for a sweep that holds only part of a backlog:
+// besides due, behind more connections are due, each already past its
+// Deadline and less urgent than the capacity most urgent of due. Decide
+// would keep each of those (past its Deadline, with no room), so they are
+// not listed; they still stand in line, so the k-th connection left in due
+// is replanned as the (behind+k)-th. DecideBehind(due, capacity, now, 0)
+// is Decide. The simulator (internal/testing/simulate) holds its backlog
+// of connections kept past their Deadline in urgency order and passes only
+// its most urgent capacity of them, so that a million kept after an
+// outage are not re-ranked by every sweep; TestDecideBehindAsDecide holds
+// the two to the same decision.
+func (c Config) DecideBehind(due []Due, capacity int, now time.Time, behind int) Decision {
 	c = c.WithDefaults()
+	behind = max(behind, 0)
 	if capacity < 0 || capacity > len(due) {
 		capacity = len(due)
 	}
@@ -211,7 +227,7 @@ func (c Config) Decide(due []Due, capacity int, now time.Time) Decision {
 	ats := make([]time.Time, len(left))
 	kept := 0
 	for k, conn := range left {
-		at := now.Add(time.Duration(k/per+1) * c.SweepPeriod)
+		at := now.Add(time.Duration((behind+k)/per+1) * c.SweepPeriod)
 		if dl := c.Deadline(conn.RefreshExpiry); !dl.IsZero() && dl.Before(at) {
 			at = dl
 		}

@@ -95,7 +95,13 @@ func (s *Store) refreshedState(c *Connection, tok *Token, now time.Time) *Connec
 	if tok.RefreshToken != "" {
 		n.RefreshToken, n.RefreshTokenExpiresAt = tok.RefreshToken, s.schedule.RefreshTokenExpiry(now)
 	}
-	n.NextRefreshAt = s.next(c.ConnectionID, now, n.AccessTokenExpiresAt, n.RefreshTokenExpiresAt)
+	// A refresh that answered its plan (not a retry after failures) keeps
+	// the connection's place in the schedule.
+	var planned time.Time
+	if c.FailureCount == 0 {
+		planned = c.NextRefreshAt
+	}
+	n.NextRefreshAt = s.next(c.ConnectionID, planned, now, n.AccessTokenExpiresAt, n.RefreshTokenExpiresAt)
 	n.FailureCount, n.LastError, n.leaseOwner, n.leaseExpiresAt = 0, "", "", time.Time{}
 	return &n
 }

@@ -24,10 +24,11 @@ func (ps *planState) set(cfg schedule.Config, load schedule.Load) {
 	ps.p.Store(&planning{cfg: cfg, load: load})
 }
 
-// next plans connection id's next refresh (see schedule.Config.Next).
-func (s *Store) next(id string, now, accessExpiry, refreshExpiry time.Time) time.Time {
+// next plans connection id's next refresh after a refresh at now that
+// answered the plan planned (zero: none; see schedule.Config.NextAfter).
+func (s *Store) next(id string, planned, now, accessExpiry, refreshExpiry time.Time) time.Time {
 	if p := s.planning.p.Load(); p != nil {
-		return p.cfg.Next(id, now, accessExpiry, refreshExpiry, p.load)
+		return p.cfg.NextAfter(id, planned, now, accessExpiry, refreshExpiry, p.load)
 	}
 	return s.schedule.Next(id, now, accessExpiry, refreshExpiry)
 }

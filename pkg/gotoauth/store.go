@@ -243,7 +243,7 @@ func (s *Store) newConnection(id string, tok *Token, now, refreshIssued time.Tim
 		RefreshedAt:           now,
 		Identity:              tok.Identity,
 	}
-	c.NextRefreshAt = s.next(id, now, c.AccessTokenExpiresAt, c.RefreshTokenExpiresAt)
+	c.NextRefreshAt = s.next(id, time.Time{}, now, c.AccessTokenExpiresAt, c.RefreshTokenExpiresAt)
 	return c
 }
 

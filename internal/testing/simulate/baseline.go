@@ -24,7 +24,7 @@ func newBaseline(s Scenario) *baseline {
 
 // plan is the schedule before issue 16: Interval after the refresh, at
 // most until a tenth of the life is left, then every hundredth of it.
-func (b *baseline) plan(_ int32, now, exp time.Duration) time.Duration {
+func (b *baseline) plan(_ int32, _, now, exp time.Duration) time.Duration {
 	interval, life := b.sch.Interval, b.sch.RefreshTokenLifetime
 	if interval <= 0 {
 		interval = 24 * time.Hour
@@ -47,7 +47,7 @@ func (b *baseline) retry(_ int32, now, exp time.Duration, failures int) time.Dur
 
 func (b *baseline) indexOrder() bool { return true }
 
-func (b *baseline) decide(time.Duration, []dueConn, int) (int, []time.Duration) {
+func (b *baseline) decide(time.Duration, []dueConn, int, int) (int, []time.Duration) {
 	panic("simulate: the baseline takes due connections in index order")
 }
 

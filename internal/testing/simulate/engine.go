@@ -38,7 +38,9 @@ type engine struct {
 	count int     // active connections
 
 	wheel   [][]int32
-	backlog []int32
+	backlog []int32  // due, left in index order (today's sweep)
+	kept    keptHeap // due, kept past their deadline (the scheduler)
+	waiting int      // valid entries of kept
 	minNext int // the earliest sweep a new plan may join
 
 	hw     time.Duration // histogram bin
@@ -88,7 +90,7 @@ func newEngine(s Scenario) *engine {
 		e.exp[i] = issued + s.Lifetime
 		e.state[i] = active
 		e.hist[e.bin(e.exp[i])]++
-		e.schedule(int32(i), e.p.plan(int32(i), issued, e.exp[i]), true)
+		e.schedule(int32(i), e.p.plan(int32(i), noPlan, issued, e.exp[i]), true)
 	}
 	return e
 }
@@ -131,11 +133,14 @@ func (e *engine) signUp(now time.Duration) {
 	e.exp[id], e.fails[id], e.state[id] = now+e.s.Lifetime, 0, active
 	e.count++
 	e.hist[e.bin(e.exp[id])]++
-	e.schedule(id, e.p.plan(id, now, e.exp[id]), true)
+	e.schedule(id, e.p.plan(id, noPlan, now, e.exp[id]), true)
 }
 
 // drop removes id (it left, or its refresh token expired).
 func (e *engine) drop(id int32) {
+	if e.slot[id] == inBacklog && !e.p.indexOrder() {
+		e.waiting--
+	}
 	if b := e.bin(e.exp[id]); b >= e.minBin {
 		e.hist[b]--
 	}

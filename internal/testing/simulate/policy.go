@@ -1,14 +1,18 @@
 package simulate
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // policy is the scheduling under test, on the virtual clock (times are
 // offsets from the simulation's start; epoch turns them into the
 // time.Time the real functions take).
 type policy interface {
 	// plan is when a connection whose tokens were written at now, with a
-	// refresh token expiring at exp, is due next.
-	plan(id int32, now, exp time.Duration) time.Duration
+	// refresh token expiring at exp, is due next; planned is the plan the
+	// refresh answered (noPlan: a sign-up, or a refresh after failures).
+	plan(id int32, planned, now, exp time.Duration) time.Duration
 	// retry is when a connection whose refresh failed at now, for the
 	// failures-th time in a row, is tried again.
 	retry(id int32, now, exp time.Duration, failures int) time.Duration
@@ -20,8 +24,9 @@ type policy interface {
 	// room for capacity refreshes does: it reorders due so that the first
 	// n are refreshed in that order, and returns n and, for each of the
 	// others (due[n:]), when it comes due again (replan[i-n]; a time ≤ now
-	// leaves it due).
-	decide(now time.Duration, due []dueConn, capacity int) (n int, replan []time.Duration)
+	// leaves it due). behind more are due, kept past their deadline and
+	// less urgent than capacity of due (schedule.Config.DecideBehind).
+	decide(now time.Duration, due []dueConn, capacity, behind int) (n int, replan []time.Duration)
 }
 
 // dueConn is a due connection as the sweep sees it.
@@ -30,6 +35,9 @@ type dueConn struct {
 	next time.Duration // its next_refresh_at
 	exp  time.Duration // its refresh token's expiry
 }
+
+// noPlan is plan's planned for a connection without a plan to keep.
+const noPlan = time.Duration(math.MinInt64)
 
 // epoch is the simulation's start on the real calendar.
 var epoch = time.Date(2027, 1, 4, 0, 0, 0, 0, time.UTC)

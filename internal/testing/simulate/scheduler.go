@@ -20,6 +20,8 @@ type scheduler struct {
 	retryBase, retryMax time.Duration
 	active              func() int
 	buf                 []byte
+	ids                 []byte // the ids of decide's due connections
+	ends                []int  // where each ends in ids
 	due                 []schedule.Due
 }
 
@@ -54,8 +56,12 @@ func (p *scheduler) tmpID(i int32) string {
 	return unsafe.String(unsafe.SliceData(p.buf), len(p.buf))
 }
 
-func (p *scheduler) plan(id int32, now, exp time.Duration) time.Duration {
-	return since(p.cfg.Next(p.tmpID(id), at(now), time.Time{}, at(exp), schedule.Load{Connections: p.active()}))
+func (p *scheduler) plan(id int32, planned, now, exp time.Duration) time.Duration {
+	var after time.Time
+	if planned != noPlan {
+		after = at(planned)
+	}
+	return since(p.cfg.NextAfter(p.tmpID(id), after, at(now), time.Time{}, at(exp), schedule.Load{Connections: p.active()}))
 }
 
 func (p *scheduler) retry(_ int32, now, exp time.Duration, failures int) time.Duration {
@@ -64,12 +70,22 @@ func (p *scheduler) retry(_ int32, now, exp time.Duration, failures int) time.Du
 
 func (p *scheduler) indexOrder() bool { return false }
 
-func (p *scheduler) decide(now time.Duration, due []dueConn, capacity int) (int, []time.Duration) {
-	p.due = p.due[:0]
+func (p *scheduler) decide(now time.Duration, due []dueConn, capacity, behind int) (int, []time.Duration) {
+	// The ids are written into one buffer, reused by the next decide:
+	// Decide keeps none of them, and index reads them back at once.
+	p.ids, p.ends = p.ids[:0], p.ends[:0]
 	for _, d := range due {
-		p.due = append(p.due, schedule.Due{ID: ID(p.prefix, d.id), NextRefreshAt: at(d.next), RefreshExpiry: at(d.exp)})
+		p.ids = appendID(p.ids, p.prefix, d.id)
+		p.ends = append(p.ends, len(p.ids))
 	}
-	dec := p.cfg.Decide(p.due, capacity, at(now))
+	p.due = p.due[:0]
+	from := 0
+	for i, d := range due {
+		id := unsafe.String(unsafe.SliceData(p.ids[from:]), p.ends[i]-from)
+		from = p.ends[i]
+		p.due = append(p.due, schedule.Due{ID: id, NextRefreshAt: at(d.next), RefreshExpiry: at(d.exp)})
+	}
+	dec := p.cfg.DecideBehind(p.due, capacity, at(now), behind)
 	out := make([]dueConn, 0, len(due))
 	replan := make([]time.Duration, 0, len(due)-len(dec.Refresh))
 	for _, d := range dec.Refresh {
