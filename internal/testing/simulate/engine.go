@@ -41,7 +41,7 @@ type engine struct {
 	backlog []int32  // due, left in index order (today's sweep)
 	kept    keptHeap // due, kept past their deadline (the scheduler)
 	waiting int      // valid entries of kept
-	minNext int // the earliest sweep a new plan may join
+	minNext int      // the earliest sweep a new plan may join
 
 	hw     time.Duration // histogram bin
 	hist   []int32       // active connections by expiry bin
