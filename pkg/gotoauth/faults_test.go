@@ -172,3 +172,53 @@ func TestRefreshAtTheDeadlineEdge(t *testing.T) {
 	p.Restore()
 	checkAlive(t, f, f.source())
 }
+
+// A write that DynamoDB applied but whose answer was lost (a connection
+// reset after the write, or a client-side timeout) is retried, by the SDK
+// or by the store's own loop, and the retry's condition then fails on the
+// write itself: the refresher must recognise its own write, not take it
+// for another refresher's. Both writes of a refresh: the lease (it must
+// still refresh, calling GoTo exactly once) and GoTo's answer (it must be
+// Refreshed, with nothing left to store).
+func TestLostAnswerToAnAppliedWrite(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		lease bool // lose the lease write's answer, else the token write's
+	}{{"lease", true}, {"tokens", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f, p, st := proxied(t)
+			c := *f.client
+			if !tc.lease {
+				c.HTTPClient = &http.Client{Transport: &onAnswer{fn: func() {
+					p.Only("UpdateItem")
+					p.LoseAnswers(1)
+				}}}
+			}
+			ts, err := gotoauth.NewTokenSource(st, &c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.lease {
+				p.Only("UpdateItem")
+				p.LoseAnswers(1)
+			}
+			before := f.GoTo.RefreshRequests()
+			res := ts.Refresh(context.Background(), "c1", true)
+			if res.Outcome != sweep.Refreshed {
+				t.Fatalf("%+v", res)
+			}
+			if n := p.Faults()[faultproxy.FaultAnswerLost]; n != 1 {
+				t.Fatalf("%d answers lost, want 1", n)
+			}
+			if n := f.GoTo.RefreshRequests() - before; n != 1 {
+				t.Fatalf("GoTo got %d refresh requests, want 1", n)
+			}
+			item := testutil.ItemStrings(t, f.Raw, f.Table, "conn#c1")
+			if item["lease_owner"] != "" || item["lease_expires_at"] != "" {
+				t.Fatalf("lease left behind: %q until %s", item["lease_owner"], item["lease_expires_at"])
+			}
+			checkAlive(t, f, f.source())
+		})
+	}
+}
