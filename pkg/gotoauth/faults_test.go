@@ -132,21 +132,40 @@ func TestDynamoDBThrottledAfterRotation(t *testing.T) {
 	checkAlive(t, f, f.source())
 }
 
-// The sweep's deadline arithmetic: with every step of a refresh at its own
-// limit (the lease write slow, GoTo answering just inside its answer
-// timeout, the store failing until its retry budget is nearly spent), a
+// The sweep's deadline arithmetic: with every step of a refresh using most
+// of its own limit (the lease write slow, GoTo answering late inside its
+// answer timeout, the store failing for most of its retry budget), a
 // refresh started at the last moment the sweep allows still stores GoTo's
 // answer, and the sweep returns before the deadline.
+//
+// Each step keeps seconds of its limit for the machine, not a fraction of
+// one: the lease write is delayed 6 s of its 10 s (leaseWriteBudget), so
+// DynamoDB Local has 4 s to answer it; GoTo answers 2 s into its 3 s
+// answer timeout; the store is throttled for 2.5 s of its 4 s budget,
+// which leaves 1.5 s, more than one 1 s attempt (writeTimeout). On a busy
+// 2-core machine 8 s of the 10 s lease write was too much. If this still
+// fails on a busy machine, the result logged says which step ran out:
+// Failed with store_unavailable "taking the refresh lease" means the
+// lease write took more than 4 s beyond its delay (lower the delay,
+// keeping the lease step the longest); Failed with code timeout means GoTo's
+// answer (raise AnswerTimeout with the sleep one second under it);
+// StoreFailed means the store attempts after the throttle (raise
+// storeRetry, keeping the throttle 1.5 s short of it). A sweep that returns
+// after its deadline is a bug in the arithmetic (budgets.go), not load.
 func TestRefreshAtTheDeadlineEdge(t *testing.T) {
 	f, p, st := proxied(t)
-	const storeRetry = 3 * time.Second
+	const (
+		leaseDelay  = 6 * time.Second // of leaseWriteBudget's 10 s
+		storeRetry  = 4 * time.Second
+		storeFailed = storeRetry - 1500*time.Millisecond
+	)
 	c := *f.client
-	c.ConnectTimeout, c.AnswerTimeout = 300*time.Millisecond, 2*time.Second
+	c.ConnectTimeout, c.AnswerTimeout = 300*time.Millisecond, 3*time.Second
 	c.HTTPClient = &http.Client{Transport: &onAnswer{fn: func() {
-		time.Sleep(c.AnswerTimeout - 300*time.Millisecond) // GoTo's answer, just in time
+		time.Sleep(c.AnswerTimeout - time.Second) // GoTo's answer, late but in time
 		p.Delay(0)
-		p.Throttle()                                      // the store fails ...
-		time.AfterFunc(storeRetry-time.Second, p.Restore) // ... until its budget is nearly spent
+		p.Throttle()                           // the store fails ...
+		time.AfterFunc(storeFailed, p.Restore) // ... for most of its budget
 	}}}
 	ts, err := gotoauth.NewTokenSource(st, &c, gotoauth.WithStoreRetryBudget(storeRetry))
 	if err != nil {
@@ -157,8 +176,10 @@ func TestRefreshAtTheDeadlineEdge(t *testing.T) {
 	defer cancel()
 	deadline, _ := ctx.Deadline()
 	p.Only("UpdateItem")
-	p.Delay(8 * time.Second) // the lease write takes most of its 10 s budget
-	sum, err := ts.Sweep(ctx, sweep.Options{IDs: []string{"c1"}, Force: true})
+	p.Delay(leaseDelay) // the lease write takes most of its budget
+	sum, err := ts.Sweep(ctx, sweep.Options{IDs: []string{"c1"}, Force: true, OnResult: func(r sweep.Result) {
+		t.Logf("result: %s %s %v (GoTo took %s)", r.Outcome, r.Code, r.Err, r.ProviderLatency)
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,8 +188,60 @@ func TestRefreshAtTheDeadlineEdge(t *testing.T) {
 	}
 	if late := time.Since(deadline); late > 0 {
 		t.Fatalf("the sweep returned %s after its deadline", late)
+	} else {
+		t.Logf("the sweep returned %s before its deadline", -late)
 	}
 	p.Only()
 	p.Restore()
 	checkAlive(t, f, f.source())
+}
+
+// A write that DynamoDB applied but whose answer was lost (a connection
+// reset after the write, or a client-side timeout) is retried, by the SDK
+// or by the store's own loop, and the retry's condition then fails on the
+// write itself: the refresher must recognise its own write, not take it
+// for another refresher's. Both writes of a refresh: the lease (it must
+// still refresh, calling GoTo exactly once) and GoTo's answer (it must be
+// Refreshed, with nothing left to store).
+func TestLostAnswerToAnAppliedWrite(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		lease bool // lose the lease write's answer, else the token write's
+	}{{"lease", true}, {"tokens", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f, p, st := proxied(t)
+			c := *f.client
+			if !tc.lease {
+				c.HTTPClient = &http.Client{Transport: &onAnswer{fn: func() {
+					p.Only("UpdateItem")
+					p.LoseAnswers(1)
+				}}}
+			}
+			ts, err := gotoauth.NewTokenSource(st, &c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.lease {
+				p.Only("UpdateItem")
+				p.LoseAnswers(1)
+			}
+			before := f.GoTo.RefreshRequests()
+			res := ts.Refresh(context.Background(), "c1", true)
+			if res.Outcome != sweep.Refreshed {
+				t.Fatalf("%+v", res)
+			}
+			if n := p.Faults()[faultproxy.FaultAnswerLost]; n != 1 {
+				t.Fatalf("%d answers lost, want 1", n)
+			}
+			if n := f.GoTo.RefreshRequests() - before; n != 1 {
+				t.Fatalf("GoTo got %d refresh requests, want 1", n)
+			}
+			item := testutil.ItemStrings(t, f.Raw, f.Table, "conn#c1")
+			if item["lease_owner"] != "" || item["lease_expires_at"] != "" {
+				t.Fatalf("lease left behind: %q until %s", item["lease_owner"], item["lease_expires_at"])
+			}
+			checkAlive(t, f, f.source())
+		})
+	}
 }

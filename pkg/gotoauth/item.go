@@ -78,6 +78,7 @@ func (s *Store) decode(ctx context.Context, item map[string]types.AttributeValue
 		leaseOwner:            it.LeaseOwner,
 		leaseExpiresAt:        fromUnix(it.LeaseExpiresAt),
 	}
+	_, c.failing = item[failingAttr]
 	var err error
 	if c.AccessToken, err = s.open(ctx, it.AccessToken, c.ConnectionID); err != nil {
 		return nil, err

@@ -37,6 +37,12 @@ type need struct {
 // is held, and only if it still needs the refresh. It returns the
 // connection as stored at that moment, so the refresh uses the newest
 // refresh token.
+//
+// owner must be new for each acquisition (see TokenSource.leaseToken):
+// when the write was applied but its answer lost (a connection reset the
+// SDK retries, or a timeout), the retry's condition fails on our own
+// lease, and the read that follows tells it from another refresher's by
+// that token alone.
 func (s *Store) acquireLease(ctx context.Context, id, owner string, ttl time.Duration, n need) (*Connection, error) {
 	now := s.now()
 	cond := expression.And(
@@ -76,7 +82,16 @@ func (s *Store) acquireLease(ctx context.Context, id, owner string, ttl time.Dur
 	c, err := s.Connection(ctx, id)
 	switch {
 	case err != nil:
+		if !errors.Is(err, ErrNotFound) {
+			// The lease may be ours (an applied write whose answer was
+			// lost) and the tokens unreadable: give it back if so.
+			_ = s.releaseLease(ctx, id, owner)
+		}
 		return nil, err
+	case c.leaseOwner == owner:
+		// Our own write, applied: the lease is ours, taken on the
+		// connection as just read.
+		return c, nil
 	case c.Status != StatusActive:
 		return c, fmt.Errorf("%w (%s)", ErrReauthRequired, c.ReauthReason)
 	case c.leaseOwner != "" && !c.leaseExpiresAt.Before(time.Unix(now.Unix(), 0)):
@@ -209,7 +224,7 @@ func (s *Store) storeRefreshed(ctx context.Context, c, n *Connection, owner stri
 	}
 	if err != nil {
 		if isConditionFailed(err) {
-			return nil, false, s.whyNotStored(wctx, c.ConnectionID)
+			return s.whyNotStored(wctx, c, n)
 		}
 		if errors.Is(err, ErrStore) { // KMS
 			return nil, false, err
@@ -240,12 +255,27 @@ func writeTimeout(budget time.Duration) time.Duration {
 	return 10 * time.Second
 }
 
-// whyNotStored tells a deleted connection from one another writer moved on.
-func (s *Store) whyNotStored(ctx context.Context, id string) error {
-	if _, err := s.Connection(ctx, id); errors.Is(err, ErrNotFound) {
-		return errDeleted
+// whyNotStored says why storeRefreshed's write of n (the refresh of c) did
+// not meet its condition: a deleted connection (errDeleted), one another
+// writer moved on (errStale), or our own write, applied by an earlier
+// attempt whose answer was lost (a connection reset the SDK retried, or an
+// attempt timed out after DynamoDB took it). That last one is a success:
+// the connection is active with the tokens of GoTo's answer that n holds
+// (no other writer can have them, and any later token write or
+// re-authorization mark would show), so its revision is our write's.
+// recovered then says whether c carried the refresh_failing mark, which
+// the write removed.
+func (s *Store) whyNotStored(ctx context.Context, c, n *Connection) (*Connection, bool, error) {
+	cur, err := s.Connection(ctx, c.ConnectionID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, false, errDeleted
+	case err == nil && cur.Status == StatusActive && cur.AccessToken == n.AccessToken && cur.RefreshToken == n.RefreshToken:
+		n.Revision = cur.Revision
+		return n, c.failing, nil
+	default:
+		return nil, false, errStale
 	}
-	return errStale
 }
 
 // extendLease pushes c's lease further while owner holds it and nothing

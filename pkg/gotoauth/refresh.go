@@ -124,12 +124,13 @@ func (ts *TokenSource) refreshOne(ctx context.Context, id string, n need, onAnsw
 	if p, ok := ts.takePending(id); ok {
 		// GoTo's last answer for this connection never reached the table:
 		// it holds the only valid refresh token, so it goes first.
-		if res, ok := ts.storeAnswer(work, id, p.prev, p.next, false, ts.storeBudget(time.Now(), n.deadline)); !ok {
+		if res, ok := ts.storeAnswer(work, id, p.owner, p.prev, p.next, false, ts.storeBudget(time.Now(), n.deadline)); !ok {
 			return res
 		}
 	}
+	owner := ts.leaseToken()
 	leaseCtx, cancel := context.WithTimeout(work, leaseWriteBudget)
-	conn, err := ts.store.acquireLease(leaseCtx, id, ts.owner, ts.leaseTTL(), n)
+	conn, err := ts.store.acquireLease(leaseCtx, id, owner, ts.leaseTTL(), n)
 	cancel()
 	res.Connection, res.Err = conn, err
 	switch {
@@ -151,7 +152,7 @@ func (ts *TokenSource) refreshOne(ctx context.Context, id string, n need, onAnsw
 		defer cancel()
 	}
 	if err := ts.wait(slotCtx); err != nil {
-		_ = ts.store.releaseLease(work, id, ts.owner)
+		_ = ts.store.releaseLease(work, id, owner)
 		res.Err = err
 		if errors.Is(err, ErrLimiter) {
 			res.Outcome, res.Class = sweep.Failed, Transient
@@ -176,7 +177,7 @@ func (ts *TokenSource) refreshOne(ctx context.Context, id string, n need, onAnsw
 		if onAnswer != nil {
 			onAnswer(next)
 		}
-		stored, _ := ts.storeAnswer(work, id, conn, next, tok.RefreshToken != "", ts.storeBudget(time.Now(), n.deadline))
+		stored, _ := ts.storeAnswer(work, id, owner, conn, next, tok.RefreshToken != "", ts.storeBudget(time.Now(), n.deadline))
 		stored.ProviderLatency = res.ProviderLatency
 		return stored
 	}
@@ -185,7 +186,7 @@ func (ts *TokenSource) refreshOne(ctx context.Context, id string, n need, onAnsw
 	code := ErrorCode(err)
 	res.Class, res.Err = class, err
 	if class == Permanent {
-		werr := ts.store.markReauthRequired(work, conn, ts.owner, code)
+		werr := ts.store.markReauthRequired(work, conn, owner, code)
 		if errors.Is(werr, errStale) {
 			// Someone wrote new tokens meanwhile: our token was simply old.
 			res.Outcome, res.Class, res.Err = sweep.Skipped, Transient, werr
@@ -208,9 +209,9 @@ func (ts *TokenSource) refreshOne(ctx context.Context, id string, n need, onAnsw
 		ts.pauseFor(rl.RetryAfter)
 	}
 	retryAt, failing := ts.retryAt(conn, err)
-	ferr := ts.store.recordFailure(work, conn, ts.owner, code, retryAt, failing)
+	ferr := ts.store.recordFailure(work, conn, owner, code, retryAt, failing)
 	if ferr != nil && !errors.Is(ferr, errStale) {
-		_ = ts.store.releaseLease(work, id, ts.owner)
+		_ = ts.store.releaseLease(work, id, owner)
 	}
 	conn.FailureCount++
 	conn.LastError, conn.NextRefreshAt = code, retryAt
@@ -224,14 +225,14 @@ func (ts *TokenSource) refreshOne(ctx context.Context, id string, n need, onAnsw
 }
 
 // storeAnswer stores next, the state GoTo's answer gave connection id whose
-// lease was taken on prev, and reports the result; ok is false when the store
+// lease owner took on prev, and reports the result; ok is false when the store
 // failed for good within the retry budget. Then the answer is kept in this
 // process (the cache hands its access token out, and the next refresh of
 // the connection stores it first), and the failure is logged at ERROR.
-func (ts *TokenSource) storeAnswer(ctx context.Context, id string, prev, next *Connection, rotated bool, budget time.Duration) (refreshResult, bool) {
+func (ts *TokenSource) storeAnswer(ctx context.Context, id, owner string, prev, next *Connection, rotated bool, budget time.Duration) (refreshResult, bool) {
 	res := refreshResult{ConnectionID: id}
 	done := ts.beginStore(id)
-	stored, recovered, err := ts.store.storeRefreshed(ctx, prev, next, ts.owner, budget, ts.leaseTTL())
+	stored, recovered, err := ts.store.storeRefreshed(ctx, prev, next, owner, budget, ts.leaseTTL())
 	done()
 	switch {
 	case err == nil:
@@ -249,7 +250,7 @@ func (ts *TokenSource) storeAnswer(ctx context.Context, id string, prev, next *C
 	default:
 		ts.cache.put(next)
 		ts.mu.Lock()
-		ts.pending[id] = pendingStore{prev: prev, next: next}
+		ts.pending[id] = pendingStore{owner: owner, prev: prev, next: next}
 		ts.mu.Unlock()
 		res.Outcome, res.Class, res.Err, res.Connection = sweep.StoreFailed, Transient, err, next
 		ts.logger.Error("GoTo's refresh answer could not be stored: it is kept in this process and stored at the next refresh of the connection; if this process ends first and GoTo rotated the refresh token, the connection will need re-authorization",

@@ -72,6 +72,7 @@ type Connection struct {
 
 	leaseOwner     string
 	leaseExpiresAt time.Time
+	failing        bool // the item carries the refresh_failing mark (failingAttr)
 }
 
 // Store keeps connections (and the connector's internal items) in one

@@ -66,8 +66,12 @@ type TokenSource struct {
 }
 
 // pendingStore is a refresh answer that could not be stored yet: next is
-// the state to write, prev the state its lease was taken on.
-type pendingStore struct{ prev, next *Connection }
+// the state to write, prev the state its lease was taken on, owner that
+// lease's token.
+type pendingStore struct {
+	owner      string
+	prev, next *Connection
+}
 
 // Option configures a TokenSource.
 type Option func(*TokenSource)
@@ -341,5 +345,11 @@ func (ts *TokenSource) Drain(ctx context.Context) error {
 	}
 }
 
-// newOwnerID returns a fresh, random lease owner id.
+// newOwnerID returns a fresh, random id of a refresher process.
 func newOwnerID() string { return "refresher-" + oauth.RandomString(9) }
+
+// leaseToken returns the lease owner of one acquisition: the process's id
+// and a random nonce, so that a refresh tells its own lease from one any
+// other refresh holds, in this process too (see acquireLease). It is the
+// item's lease_owner.
+func (ts *TokenSource) leaseToken() string { return ts.owner + "." + oauth.RandomString(6) }

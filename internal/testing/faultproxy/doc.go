@@ -31,8 +31,10 @@
 //     ThrottlingException (HTTP 400), which the SDK retries and then reports
 //     as *types.ThrottlingException / API error code "ThrottlingException".
 //
-// Independently of the mode, Delay(d) adds d of latency before each request
-// is forwarded. Only(ops...) restricts every fault (mode and delay) to those
+// Independently of the mode, LoseAnswers(n) lets the next n requests reach
+// DynamoDB and drops their answers (a write applied whose client sees a
+// connection reset), and Delay(d) adds d of latency before each request
+// is forwarded. Only(ops...) restricts every fault (mode, delay, lost answers) to those
 // operations; the others pass through. OnRequest registers a hook called with
 // the operation of every request. Counts and Faults report what went through
 // and what was injected.

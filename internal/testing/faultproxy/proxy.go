@@ -21,6 +21,9 @@ const (
 	FaultHang     = "hang"
 	FaultThrottle = "throttle"
 	FaultDelay    = "delay"
+	// FaultAnswerLost counts requests DynamoDB answered whose answer was
+	// dropped (LoseAnswers): applied, but the client cannot know it.
+	FaultAnswerLost = "answer_lost"
 	// FaultAbandoned counts requests whose client gave up before they were
 	// forwarded (while sending, held or delayed): they never reach DynamoDB.
 	FaultAbandoned = "abandoned"
@@ -55,6 +58,7 @@ type Proxy struct {
 	mu        sync.Mutex
 	mode      mode
 	delay     time.Duration
+	lose      int             // answers still to drop (LoseAnswers)
 	only      map[string]bool // nil: every operation
 	onRequest func(op string)
 	changed   chan struct{} // closed and replaced on every change of the faults
@@ -132,6 +136,29 @@ func (p *Proxy) Throttle() { p.setMode(modeThrottle) }
 // is then cut, held or throttled as the mode says when the delay ends).
 func (p *Proxy) Delay(d time.Duration) {
 	p.change(func() { p.delay = max(d, 0) })
+}
+
+// LoseAnswers makes the next n requests the faults apply to reach DynamoDB
+// and be applied there, and then drops each answer (a connection reset
+// instead of the answer), as a network fault or a client-side timeout
+// after the write would: the client sees a failure of a write that
+// happened. The SDK retries such a failure like any connection error. It
+// combines with the delay; Restore does not end it (zero does).
+func (p *Proxy) LoseAnswers(n int) {
+	p.change(func() { p.lose = max(n, 0) })
+}
+
+// loseAnswer reports whether the answer of a request of op is to be
+// dropped, and counts it.
+func (p *Proxy) loseAnswer(op string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.lose == 0 || p.only != nil && !p.only[op] {
+		return false
+	}
+	p.lose--
+	p.faults[FaultAnswerLost]++
+	return true
 }
 
 // Only restricts the faults to the named operations ("UpdateItem",
@@ -346,8 +373,8 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, op string, body 
 		}
 		select {
 		case a := <-done:
-			if a.err != nil {
-				drop(w) // DynamoDB unreachable: look like it to the client
+			if a.err != nil || p.loseAnswer(op) {
+				drop(w) // DynamoDB unreachable (or the answer lost): look like it to the client
 				return
 			}
 			relay(w, a.res, a.body)

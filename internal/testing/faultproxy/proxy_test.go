@@ -339,3 +339,27 @@ func TestStartRejectsBadTargets(t *testing.T) {
 		}
 	}
 }
+
+// A lost answer: the write reaches DynamoDB and is applied, the client sees
+// a connection failure; only the next n answers are lost.
+func TestLoseAnswersAppliesTheWriteAndDropsItsAnswer(t *testing.T) {
+	f := newFixture(t, 1)
+	ctx := context.Background()
+	f.p.Only("PutItem")
+	f.p.LoseAnswers(1)
+	if err := f.put(ctx, "lost"); err == nil {
+		t.Fatal("the put got its answer")
+	}
+	if !f.exists(t, "lost") {
+		t.Fatal("the put whose answer was lost was not applied")
+	}
+	if ok, err := f.get(ctx, "lost"); err != nil || !ok {
+		t.Fatalf("a GetItem (not in Only) lost its answer: found=%v err=%v", ok, err)
+	}
+	if err := f.put(ctx, "next"); err != nil {
+		t.Fatalf("the next put: %v", err)
+	}
+	if n := f.p.Faults()[faultproxy.FaultAnswerLost]; n != 1 {
+		t.Errorf("%d answers lost, want 1", n)
+	}
+}
