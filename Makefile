@@ -164,7 +164,7 @@ bench: $(DDB_JAR) $(RIE) $(LOCAL_KMS) ## Run every benchmark (about 12 min) and 
 # into BENCHMARKS.md, the sizing table into docs/deploy.md and one plot per
 # scenario into docs/img/simulate-<scenario>.png. No DynamoDB, no network.
 .PHONY: simulate
-simulate: ## Simulate refresh scheduling from 1,000 to 10 million connections (about 11 minutes on 2 vCPUs); writes BENCHMARKS.md, docs/deploy.md's sizing table, docs/img/.
+simulate: ## Simulate refresh scheduling from 1,000 to 10 million connections (under 2 minutes on 2 idle vCPUs); writes BENCHMARKS.md, docs/deploy.md's sizing table, docs/img/.
 	@start=$$(date +%s); \
 	go run ./internal/testing/simulate/report -bench BENCHMARKS.md -deploy docs/deploy.md -img docs/img \
 	  -machine "$$(nproc) vCPUs ($$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $$(free -g | awk '/^Mem:/{print $$2}') GiB, $$(uname -sm), $$(go version | cut -d' ' -f3), load average at the start $$(cut -d' ' -f1-3 /proc/loadavg)" && \

@@ -95,8 +95,40 @@ func (c Config) WithDefaults() Config {
 
 // PerSweep is how many refreshes one sweep can do: the rate limit times the
 // working time (Unlimited when either is unknown).
-func (c Config) PerSweep() int {
-	c = c.WithDefaults()
+func (c Config) PerSweep() int { return c.WithDefaults().perSweep() }
+
+// SweepsPerDay is how many sweeps run in a day.
+func (c Config) SweepsPerDay() float64 { return c.WithDefaults().sweepsPerDay() }
+
+// PerDay is how many refreshes a day allows: PerSweep times the sweeps a
+// day, and never more than the rate limit over the whole day (Unlimited
+// when no limit is known).
+func (c Config) PerDay() int { return c.WithDefaults().perDay() }
+
+// Latest is the longest interval between two refreshes that is safe: the
+// refresh token's lifetime minus SafetyMargin (at least a hundredth of the
+// lifetime).
+func (c Config) Latest() time.Duration { return c.WithDefaults().latest() }
+
+// Needed is the interval at which connections active connections use
+// TargetUtilization of the daily capacity (zero when the capacity is
+// unlimited or there are none).
+func (c Config) Needed(connections int) time.Duration {
+	return c.WithDefaults().needed(connections)
+}
+
+// Effective is the interval the plan uses for this many active connections:
+// Interval while they fit TargetUtilization of the daily capacity, stretched
+// to Needed when they do not, and never longer than Latest (nor shorter
+// than Interval unless Interval itself exceeds Latest).
+func (c Config) Effective(connections int) time.Duration {
+	return c.WithDefaults().effective(connections)
+}
+
+// The lower-case forms take c with its defaults set (WithDefaults): the
+// plan calls them once per refresh.
+
+func (c Config) perSweep() int {
 	if c.RateLimit <= 0 || c.WorkingTime <= 0 {
 		return Unlimited
 	}
@@ -107,22 +139,16 @@ func (c Config) PerSweep() int {
 	return int(n)
 }
 
-// SweepsPerDay is how many sweeps run in a day.
-func (c Config) SweepsPerDay() float64 {
-	c = c.WithDefaults()
+func (c Config) sweepsPerDay() float64 {
 	return float64(24*time.Hour) / float64(c.SweepPeriod)
 }
 
-// PerDay is how many refreshes a day allows: PerSweep times the sweeps a
-// day, and never more than the rate limit over the whole day (Unlimited
-// when no limit is known).
-func (c Config) PerDay() int {
-	c = c.WithDefaults()
-	per := c.PerSweep()
+func (c Config) perDay() int {
+	per := c.perSweep()
 	if per == Unlimited {
 		return Unlimited
 	}
-	n := float64(per) * c.SweepsPerDay()
+	n := float64(per) * c.sweepsPerDay()
 	if limit := c.RateLimit * (24 * time.Hour).Seconds(); n > limit {
 		n = limit
 	}
@@ -132,11 +158,7 @@ func (c Config) PerDay() int {
 	return int(n)
 }
 
-// Latest is the longest interval between two refreshes that is safe: the
-// refresh token's lifetime minus SafetyMargin (at least a hundredth of the
-// lifetime).
-func (c Config) Latest() time.Duration {
-	c = c.WithDefaults()
+func (c Config) latest() time.Duration {
 	d := c.RefreshTokenLifetime - c.SafetyMargin
 	if floor := c.RefreshTokenLifetime / 100; d < floor {
 		d = floor
@@ -144,12 +166,8 @@ func (c Config) Latest() time.Duration {
 	return d
 }
 
-// Needed is the interval at which connections active connections use
-// TargetUtilization of the daily capacity (zero when the capacity is
-// unlimited or there are none).
-func (c Config) Needed(connections int) time.Duration {
-	c = c.WithDefaults()
-	per := c.PerDay()
+func (c Config) needed(connections int) time.Duration {
+	per := c.perDay()
 	if per == Unlimited || connections <= 0 {
 		return 0
 	}
@@ -160,17 +178,12 @@ func (c Config) Needed(connections int) time.Duration {
 	return time.Duration(days * float64(24*time.Hour))
 }
 
-// Effective is the interval the plan uses for this many active connections:
-// Interval while they fit TargetUtilization of the daily capacity, stretched
-// to Needed when they do not, and never longer than Latest (nor shorter
-// than Interval unless Interval itself exceeds Latest).
-func (c Config) Effective(connections int) time.Duration {
-	c = c.WithDefaults()
+func (c Config) effective(connections int) time.Duration {
 	d := c.Interval
-	if need := c.Needed(connections); need > d {
+	if need := c.needed(connections); need > d {
 		d = need
 	}
-	if latest := c.Latest(); d > latest {
+	if latest := c.latest(); d > latest {
 		d = latest
 	}
 	return d

@@ -103,49 +103,6 @@ func TestDecideAsFullSort(t *testing.T) {
 	}
 }
 
-// DecideBehind, given the most urgent capacity of the connections past
-// their deadline and the rest of due, with the others past their deadline
-// counted in behind, decides as Decide given them all: the same refreshes
-// in the same order, the same replans, and the same kept once the ones
-// behind (which it does not list) are added back.
-func TestDecideBehindAsDecide(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 16))
-	c := Config{RateLimit: 1, WorkingTime: 50 * time.Second} // 50 a sweep
-	for round := 0; round < 300; round++ {
-		n := 1 + rng.IntN(3000)
-		capacity := rng.IntN(min(n, 200) + 1)
-		now := t0.Add(time.Duration(rng.IntN(48)) * time.Hour)
-		due := randomDue(rng, n)
-		var past, rest []Due
-		for _, d := range due {
-			if dl := c.Deadline(d.RefreshExpiry); !dl.IsZero() && !dl.After(now) {
-				past = append(past, d)
-			} else {
-				rest = append(rest, d)
-			}
-		}
-		if len(past) <= capacity {
-			continue
-		}
-		Urgent(past)
-		behind := past[capacity:]
-		part := append(append([]Due(nil), past[:capacity]...), rest...)
-		rng.Shuffle(len(part), func(i, j int) { part[i], part[j] = part[j], part[i] })
-
-		want := c.Decide(append([]Due(nil), due...), capacity, now)
-		got := c.DecideBehind(part, capacity, now, len(behind))
-		if !same(got.Refresh, want.Refresh) {
-			t.Fatalf("round %d (%d due, %d behind, capacity %d): refreshes differ from Decide's", round, n, len(behind), capacity)
-		}
-		if !reflect.DeepEqual(replans(got), replans(want)) {
-			t.Fatalf("round %d (%d due, %d behind, capacity %d): replans differ from Decide's", round, n, len(behind), capacity)
-		}
-		if !reflect.DeepEqual(sortedIDs(append(got.Kept, behind...)), kept(want)) {
-			t.Fatalf("round %d (%d due, %d behind, capacity %d): kept (with those behind) differ from Decide's", round, n, len(behind), capacity)
-		}
-	}
-}
-
 // same compares in order (nil and empty alike).
 func same(a, b []Due) bool { return len(a) == 0 && len(b) == 0 || reflect.DeepEqual(a, b) }
 

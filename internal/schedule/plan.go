@@ -1,8 +1,11 @@
 package schedule
 
-import (
-	"hash/fnv"
-	"time"
+import "time"
+
+// FNV-1a's 64-bit offset basis and prime (hash/fnv).
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
 )
 
 // Load is what the plan knows of the load: an estimate of the active
@@ -13,14 +16,25 @@ type Load struct {
 	Connections int
 }
 
-// Phase is a connection's fixed place in any interval, in [0, 1): a hash of
-// its id (FNV-1a, then SplitMix64's finalizer so that ids differing only in
-// their last characters, such as cust-0001 and cust-0002, land far apart),
-// the same on every run and every machine.
-func Phase(id string) float64 {
-	h := fnv.New64a()
-	h.Write([]byte(id))
-	x := h.Sum64()
+// Phase is where a connection without a plan, planned at now, lands in
+// the interval after now (see NextAfter), in [0, 1): a hash of its id and
+// of now (FNV-1a over the id's bytes and now's Unix nanoseconds, then
+// SplitMix64's finalizer so that ids differing only in their last
+// characters, such as cust-0001 and cust-0002, land far apart), the same
+// on every run and every machine. now is in the hash so that connections
+// whose places were together (due together when GoTo went down, and so
+// replanned together after it came back) do not land together again.
+func Phase(id string, now time.Time) float64 {
+	x := uint64(fnvOffset)
+	for i := 0; i < len(id); i++ { // FNV-1a, as hash/fnv's New64a
+		x ^= uint64(id[i])
+		x *= fnvPrime
+	}
+	for t, i := uint64(now.UnixNano()), 0; i < 8; i++ {
+		x ^= t >> 56
+		x *= fnvPrime
+		t <<= 8
+	}
 	x ^= x >> 30
 	x *= 0xbf58476d1ce4e5b9
 	x ^= x >> 27
@@ -29,49 +43,45 @@ func Phase(id string) float64 {
 	return float64(x>>11) / float64(1<<53)
 }
 
-// Next returns when connection id, whose tokens were written at now with
-// these access and refresh expiries (zero: unknown), is refreshed next:
+// Next returns when a new connection id, whose tokens were written at now
+// with these access and refresh expiries (zero: unknown), is refreshed
+// first: NextAfter without a plan to keep.
+func (c Config) Next(id string, now, accessExpiry, refreshExpiry time.Time, load Load) time.Time {
+	return c.NextAfter(id, time.Time{}, now, accessExpiry, refreshExpiry, load)
+}
+
+// NextAfter returns when connection id, refreshed at now in answer to the
+// plan planned (its next_refresh_at then; zero for a new connection, or
+// after failed refreshes), with these access and refresh expiries (zero:
+// unknown), is refreshed next:
 //
-//   - the instant congruent to the connection's Phase modulo the effective
-//     interval (Effective(load.Connections)), inside (now, now+interval]:
-//     a connection refreshed on time is planned one interval later, one
-//     created or refreshed at any other time lands on its own phase, so the
-//     connections spread evenly over the interval whatever their sign-up
-//     pattern;
+//   - at its place in the cycle of the effective interval
+//     (Effective(load.Connections)): planned plus as many intervals as
+//     take it past now, so that a connection refreshed on time is planned
+//     one interval later, a late one (a deferral, a backlog after an
+//     outage) goes back to its place, and one refreshed early (on demand)
+//     keeps its plan. Every connection keeps its place when the interval
+//     changes with the load, and the places stay as even as they were;
+//   - without a plan, at its Phase within the interval after now, so that
+//     connections created together (a burst of sign-ups), or refreshed
+//     together after failures, spread evenly over the interval;
 //   - AccessTokenAhead before the access token expires, when that is on
 //     and earlier;
 //   - never later than SafetyMargin before the refresh token expires.
+//
+// Places are kept relative to each connection's own plan, not on a grid
+// anchored at a fixed epoch: on such a grid an interval longer by 1%
+// (100,000 sign-ups on 10 million) moves every point by 1% of the time
+// since the epoch, to a random place, and the refreshes of the next
+// interval nearly double.
 //
 // Inside the margin (a refresh token the provider did not replace, or one
 // whose refreshes kept failing) it retries every hundredth of the lifetime,
 // and once more halfway to the expiry, rather than at every sweep. The
 // result is never before now.
-func (c Config) Next(id string, now, accessExpiry, refreshExpiry time.Time, load Load) time.Time {
-	return c.NextAfter(id, time.Time{}, now, accessExpiry, refreshExpiry, load)
-}
-
-// NextAfter is Next for a refresh that answers the plan planned (the
-// connection's next_refresh_at when it was refreshed; zero for a new
-// connection). A refresh on time, at most two sweep periods after
-// planned, is planned one effective interval after planned instead of on
-// the phase: the connection keeps its place when the effective interval
-// changes. The phase is a point of a grid anchored at the Unix epoch, so
-// an interval longer by a small share moves every point by that share of
-// the time since 1970, which is a random place: with the phase alone, a
-// load that grew by 1% (100,000 sign-ups on 10 million) would move each
-// connection refreshed on time to anywhere within the next interval, and
-// the refreshes due in one interval would nearly double. Connections not
-// refreshed on time (new ones, late ones after an outage or a deferral,
-// early ones forced by a caller) land on the phase, which spreads them.
 func (c Config) NextAfter(id string, planned, now, accessExpiry, refreshExpiry time.Time, load Load) time.Time {
 	c = c.WithDefaults()
-	interval := c.Effective(load.Connections)
-	next := c.onPhase(id, now, interval)
-	if late := now.Sub(planned); !planned.IsZero() && late >= 0 && late <= 2*c.SweepPeriod {
-		if t := planned.Add(interval); t.After(now) {
-			next = t
-		}
-	}
+	next := place(id, planned, now, c.effective(load.Connections))
 	if c.AccessTokenAhead > 0 && !accessExpiry.IsZero() {
 		if t := accessExpiry.Add(-c.AccessTokenAhead); t.Before(next) {
 			next = t
@@ -102,18 +112,20 @@ func (c Config) Deadline(refreshExpiry time.Time) time.Time {
 	return refreshExpiry.Add(-c.WithDefaults().SafetyMargin)
 }
 
-// onPhase is the first instant after now congruent to id's phase modulo
-// interval, at most one interval after now.
-func (c Config) onPhase(id string, now time.Time, interval time.Duration) time.Time {
-	if interval <= 0 {
+// place is a connection's next place in a cycle of interval: see
+// NextAfter.
+func place(id string, planned, now time.Time, interval time.Duration) time.Time {
+	switch {
+	case interval <= 0:
 		return now
+	case planned.IsZero():
+		return now.Add(interval - time.Duration(Phase(id, now)*float64(interval)))
+	case planned.After(now.Add(interval)):
+		return now.Add(interval)
+	case planned.After(now):
+		return planned
 	}
-	at := time.Duration(Phase(id) * float64(interval))
-	off := (now.UnixNano() - int64(at)) % int64(interval)
-	if off < 0 {
-		off += int64(interval)
-	}
-	return now.Add(interval - time.Duration(off))
+	return planned.Add((now.Sub(planned)/interval + 1) * interval)
 }
 
 // retryInMargin is the next try of a connection already inside the margin.

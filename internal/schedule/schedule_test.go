@@ -1,7 +1,9 @@
 package schedule
 
 import (
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"testing"
 	"time"
 )
@@ -57,7 +59,7 @@ func TestEffectiveInterval(t *testing.T) {
 	}
 }
 
-func TestNextIsOnPhaseWithinOneInterval(t *testing.T) {
+func TestNextKeepsThePlace(t *testing.T) {
 	c := Config{}
 	for i := 0; i < 1000; i++ {
 		id := fmt.Sprintf("c%d", i)
@@ -66,24 +68,29 @@ func TestNextIsOnPhaseWithinOneInterval(t *testing.T) {
 		if !next.After(now) || next.After(now.Add(24*time.Hour)) {
 			t.Fatalf("%s: next %v not in (now, now+24h]", id, next)
 		}
-		// Refreshed on time, it is planned exactly one interval later.
-		if again := c.Next(id, next, time.Time{}, time.Time{}, Load{}); again.Sub(next) != 24*time.Hour {
-			t.Fatalf("%s: refreshed on time, next is %v later, want 24h", id, again.Sub(next))
+		// Refreshed on time (or a little late), it is planned exactly one
+		// interval after its plan.
+		for _, late := range []time.Duration{0, 14 * time.Minute, 3 * time.Hour} {
+			if again := c.NextAfter(id, next, next.Add(late), time.Time{}, time.Time{}, Load{}); again.Sub(next) != 24*time.Hour {
+				t.Fatalf("%s: refreshed %v after its plan, next is %v after the plan, want 24h", id, late, again.Sub(next))
+			}
 		}
-		// Refreshed late, it goes back to its phase.
-		late := next.Add(3 * time.Hour)
-		if again := c.Next(id, late, time.Time{}, time.Time{}, Load{}); again.Sub(next) != 24*time.Hour {
-			t.Fatalf("%s: refreshed late, next is %v after the planned one, want 24h", id, again.Sub(next))
+		// Days late (a backlog), it goes back to its place.
+		if again := c.NextAfter(id, next, next.Add(50*time.Hour), time.Time{}, time.Time{}, Load{}); again.Sub(next) != 72*time.Hour {
+			t.Fatalf("%s: refreshed 50 h late, next is %v after the plan, want 72h", id, again.Sub(next))
+		}
+		// Early (on demand), it keeps its plan.
+		if again := c.NextAfter(id, next, next.Add(-time.Hour), time.Time{}, time.Time{}, Load{}); !again.Equal(next) {
+			t.Fatalf("%s: refreshed an hour early, next moved by %v", id, again.Sub(next))
 		}
 	}
 }
 
 // When the load grows by 1% (the effective interval 1% longer), a
-// connection refreshed on time keeps its place: it is planned one new
-// interval after its plan. On the phase alone it would land anywhere in
-// the next interval (the grid is anchored at 1970), which nearly doubles
-// the refreshes of the interval after a growth; a late one or one after
-// failures (no plan to keep) still goes to its phase.
+// connection refreshed on time or late keeps its place: it is planned a
+// whole number of new intervals after its plan. On a grid anchored at a
+// fixed epoch it would move to anywhere within the next interval, which
+// nearly doubles the refreshes of the interval after a growth.
 func TestNextAfterKeepsItsPlaceWhenTheIntervalChanges(t *testing.T) {
 	c := Config{RateLimit: 10, WorkingTime: 580 * time.Second}
 	before, after := Load{Connections: 10_000_000}, Load{Connections: 10_100_000}
@@ -91,25 +98,14 @@ func TestNextAfterKeepsItsPlaceWhenTheIntervalChanges(t *testing.T) {
 	if i2 <= i1 || i2 > i1+i1/50 {
 		t.Fatalf("effective intervals %v then %v: want about 1%% longer", i1, i2)
 	}
-	moved := 0
 	for i := 0; i < 1000; i++ {
 		id := fmt.Sprintf("conn-%07d", i)
 		planned := c.Next(id, t0, time.Time{}, time.Time{}, before)
-		now := planned.Add(time.Duration(i%20) * time.Minute) // up to 19 minutes late
-		if got := c.NextAfter(id, planned, now, time.Time{}, time.Time{}, after); !got.Equal(planned.Add(i2)) {
-			t.Fatalf("%s refreshed on time: next %v after its plan, want %v", id, got.Sub(planned), i2)
+		for _, late := range []time.Duration{0, 19 * time.Minute, 3 * 24 * time.Hour} {
+			if got := c.NextAfter(id, planned, planned.Add(late), time.Time{}, time.Time{}, after); !got.Equal(planned.Add(i2)) {
+				t.Fatalf("%s refreshed %v late: next %v after its plan, want %v", id, late, got.Sub(planned), i2)
+			}
 		}
-		if got := c.Next(id, now, time.Time{}, time.Time{}, after); got.Sub(planned) < i2-i2/10 {
-			moved++
-		}
-		late := planned.Add(3 * time.Hour)
-		if got, want := c.NextAfter(id, planned, late, time.Time{}, time.Time{}, after), c.Next(id, late, time.Time{}, time.Time{}, after); !got.Equal(want) {
-			t.Fatalf("%s refreshed 3 h late: next %v, want its phase %v", id, got, want)
-		}
-	}
-	// What the plan without its place does (why NextAfter exists).
-	if moved < 500 {
-		t.Errorf("on the phase alone only %d of 1,000 moved by more than a tenth of the interval; the grid did not shift as this test assumes", moved)
 	}
 }
 
@@ -199,5 +195,28 @@ func TestReport(t *testing.T) {
 	}
 	if r := c.Report(nil, t0, Load{}); r.MinLifeLeftSeconds != -1 {
 		t.Errorf("no due: min life left %d, want -1", r.MinLifeLeftSeconds)
+	}
+}
+
+// Phase is FNV-1a (hash/fnv's New64a) of the id and the instant's Unix
+// nanoseconds (big-endian), then SplitMix64's finalizer: the same on every
+// run and every machine.
+func TestPhaseIsFNV1aThenSplitMix(t *testing.T) {
+	for _, id := range []string{"", "a", "cust-0001", "cust-0002", "conn-10099999", "ünïcode"} {
+		h := fnv.New64a()
+		h.Write([]byte(id))
+		h.Write(binary.BigEndian.AppendUint64(nil, uint64(t0.UnixNano())))
+		x := h.Sum64()
+		x ^= x >> 30
+		x *= 0xbf58476d1ce4e5b9
+		x ^= x >> 27
+		x *= 0x94d049bb133111eb
+		x ^= x >> 31
+		if want := float64(x>>11) / float64(1<<53); Phase(id, t0) != want {
+			t.Errorf("Phase(%q) = %v, want %v", id, Phase(id, t0), want)
+		}
+	}
+	if got := Phase("cust-0001", t0); got < 0 || got >= 1 {
+		t.Errorf("Phase out of [0, 1): %v", got)
 	}
 }

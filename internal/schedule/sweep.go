@@ -139,6 +139,58 @@ func selectFirst(due []Due, keys []urgency, n int) {
 	}
 }
 
+// groupKeys reorders keys into the groups a sort would make, in no order
+// within a group: the first group is keys[:per-shift], then every per
+// keys (shift in [0, per)). It partitions around a pivot, as quickselect
+// does, only where a group's boundary falls inside the part, so that n
+// keys in g groups cost about n·log2(g), not the n·log2(n) of a sort; it
+// sorts a part whose pivots keep going badly.
+func groupKeys(due []Due, keys []urgency, shift, per int) {
+	// boundary reports whether a boundary falls strictly inside (lo, hi).
+	inside := func(lo, hi int) bool {
+		first := lo + 1 + ((per - (lo+1+shift)%per) % per) // first boundary > lo
+		return first < hi
+	}
+	var group func(lo, hi, budget int)
+	group = func(lo, hi, budget int) {
+		for hi-lo > 1 && inside(lo, hi) {
+			if budget == 0 || hi-lo <= 16 {
+				sortKeys(due, keys[lo:hi])
+				return
+			}
+			budget--
+			part := keys[lo:hi]
+			m, last := len(part)/2, len(part)-1
+			if less(due, part[m], part[0]) {
+				part[m], part[0] = part[0], part[m]
+			}
+			if less(due, part[last], part[0]) {
+				part[last], part[0] = part[0], part[last]
+			}
+			if less(due, part[m], part[last]) {
+				part[m], part[last] = part[last], part[m]
+			}
+			pivot, p := part[last], 0
+			for j := 0; j < last; j++ {
+				if less(due, part[j], pivot) {
+					part[p], part[j] = part[j], part[p]
+					p++
+				}
+			}
+			part[p], part[last] = part[last], part[p]
+			// part[:p] precede the pivot, part[p+1:] follow it.
+			if p < len(part)-1-p {
+				group(lo, lo+p, budget)
+				lo += p + 1
+			} else {
+				group(lo+p+1, hi, budget)
+				hi = lo + p
+			}
+		}
+	}
+	group(0, len(keys), 3*bits.Len(uint(len(keys))))
+}
+
 // permute puts due[keys[p].i] at p, in place.
 func permute(due []Due, keys []urgency) {
 	for s := range keys {
@@ -171,65 +223,65 @@ func permute(due []Due, keys []urgency) {
 // its Deadline, or kept, wherever it ranks; every such one is more urgent
 // than every other (the Deadline follows the expiry). So those are split
 // from the rest in one pass; among them, only the capacity most urgent are
-// found (quickselect) and sorted; the rest, whose ranks set their sweeps,
-// are sorted. Decide thereby picks and orders exactly what a full sort
-// (Urgent) would, at O(n) plus the sort of what it refreshes and of the
-// connections not yet near their Deadline: after an outage, a backlog of
-// a million connections past their Deadline costs one pass, not a sort.
-// Replan and Kept list the near-Deadline ones first, in no particular
-// order, then the others in urgency order.
+// found (quickselect) and sorted; the rest, whose ranks set only their
+// sweeps, are put into their sweeps' groups (a multiple selection), not
+// sorted. Decide thereby picks, orders and replans exactly what a full
+// sort (Urgent) would, at O(n) plus the sort of what it refreshes and
+// O(n log g) for the g sweeps the others are spread over: after an
+// outage, a backlog of a million connections past their Deadline costs
+// one pass, not a sort. Replan and Kept list the near-Deadline ones first,
+// in no particular order, then the others sweep by sweep, in no
+// particular order within a sweep.
 func (c Config) Decide(due []Due, capacity int, now time.Time) Decision {
-	return c.DecideBehind(due, capacity, now, 0)
-}
-
-// DecideBehind is Decide for a sweep that holds only part of a backlog:
-// besides due, behind more connections are due, each already past its
-// Deadline and less urgent than the capacity most urgent of due. Decide
-// would keep each of those (past its Deadline, with no room), so they are
-// not listed; they still stand in line, so the k-th connection left in due
-// is replanned as the (behind+k)-th. DecideBehind(due, capacity, now, 0)
-// is Decide. The simulator (internal/testing/simulate) holds its backlog
-// of connections kept past their Deadline in urgency order and passes only
-// its most urgent capacity of them, so that a million kept after an
-// outage are not re-ranked by every sweep; TestDecideBehindAsDecide holds
-// the two to the same decision.
-func (c Config) DecideBehind(due []Due, capacity int, now time.Time, behind int) Decision {
 	c = c.WithDefaults()
-	behind = max(behind, 0)
 	if capacity < 0 || capacity > len(due) {
 		capacity = len(due)
 	}
 	keys := urgencyKeys(due)
-	next := now.Add(c.SweepPeriod)
+	// Near: the Deadline (expiry − SafetyMargin) is before the next sweep.
+	nearBefore := now.Add(c.SweepPeriod).Add(c.SafetyMargin)
 	near := 0
 	for j, k := range keys {
-		if d := due[k.i]; !k.unknown && c.Deadline(d.RefreshExpiry).Before(next) {
+		if !k.unknown && due[k.i].RefreshExpiry.Before(nearBefore) {
 			keys[near], keys[j] = keys[j], keys[near]
 			near++
 		}
 	}
+	per := c.perSweep()
+	if per <= 0 {
+		per = 1
+	}
+	rest := keys[near:]
 	if capacity < near {
 		selectFirst(due, keys[:near], capacity)
 		sortKeys(due, keys[:capacity])
 	} else {
 		sortKeys(due, keys[:near])
+		if r := capacity - near; r > 0 {
+			selectFirst(due, rest, r)
+			sortKeys(due, rest[:r])
+			rest = rest[r:]
+		}
 	}
-	sortKeys(due, keys[near:])
+	// The rest are left, and not near: the k-th of them is the
+	// (nearLeft+k)-th in line, and that rank's sweep is all that its plan
+	// depends on. So they are put in their sweeps' groups (a multiple
+	// selection), not sorted.
+	nearLeft := max(near-capacity, 0)
+	groupKeys(due, rest, nearLeft%per, per)
 	permute(due, keys)
 	d := Decision{Refresh: due[:capacity:capacity]}
-	per := c.PerSweep()
-	if per <= 0 {
-		per = 1
-	}
 	// Where each one left goes: ats[k] is the k-th's new next_refresh_at,
 	// zero when it stays due.
 	left := due[capacity:]
 	ats := make([]time.Time, len(left))
 	kept := 0
 	for k, conn := range left {
-		at := now.Add(time.Duration((behind+k)/per+1) * c.SweepPeriod)
-		if dl := c.Deadline(conn.RefreshExpiry); !dl.IsZero() && dl.Before(at) {
-			at = dl
+		at := now.Add(time.Duration(k/per+1) * c.SweepPeriod)
+		if !conn.RefreshExpiry.IsZero() {
+			if dl := conn.RefreshExpiry.Add(-c.SafetyMargin); dl.Before(at) {
+				at = dl
+			}
 		}
 		if !at.After(now) || !at.After(conn.NextRefreshAt) {
 			kept++
@@ -251,6 +303,28 @@ func (c Config) DecideBehind(due []Due, capacity int, now time.Time, behind int)
 		}
 	}
 	return d
+}
+
+// How many due connections a scheduled sweep reads from the due index:
+// DueReadFactor times what it can refresh, at least MinDueRead, at most
+// MaxDueRead, so that a backlog after an outage costs bounded reads and
+// memory. The index returns each shard in next_refresh_at order, so the
+// oldest due are among those read.
+const (
+	DueReadFactor = 4
+	MinDueRead    = 1000
+	MaxDueRead    = 200_000
+)
+
+// DueReadLimit is how many due connections a scheduled sweep reads (see
+// DueReadFactor); Decide chooses among them, and the others stay due as
+// they are, for the next sweeps.
+func (c Config) DueReadLimit() int {
+	capacity := c.PerSweep()
+	if capacity >= Unlimited/DueReadFactor {
+		return MaxDueRead
+	}
+	return min(max(DueReadFactor*capacity, MinDueRead), MaxDueRead)
 }
 
 // Report is what a sweep says about the schedule, beside its counts.

@@ -17,7 +17,7 @@ func TestScheduleNext(t *testing.T) {
 		{"on its phase within the interval", Schedule{}, now.Add(time.Hour), now.Add(30 * day), now, now.Add(day)},
 		{"ahead of access expiry", Schedule{AccessTokenAhead: 10 * time.Minute}, now.Add(time.Hour), now.Add(30 * day), now, now.Add(50 * time.Minute)},
 		{"before refresh token expiry", Schedule{Interval: 20 * day}, now.Add(time.Hour), now.Add(10 * day), now, now.Add(10*day - 3*day)},
-		{"inside the margin: every hundredth of the life", Schedule{}, now.Add(time.Hour), now.Add(2 * day), now.Add(720*time.Hour/100 - time.Second), now.Add(720 * time.Hour / 100)},
+		{"inside the margin: every hundredth of the life", Schedule{Interval: 20 * day}, now.Add(time.Hour), now.Add(2 * day), now.Add(720*time.Hour/100 - time.Second), now.Add(720 * time.Hour / 100)},
 		{"last hours: halfway to expiry", Schedule{}, now.Add(time.Hour), now.Add(time.Hour), now.Add(30*time.Minute - time.Second), now.Add(30 * time.Minute)},
 		{"never in the past", Schedule{}, now.Add(time.Hour), now.Add(-time.Hour), now.Add(-time.Second), now},
 	}

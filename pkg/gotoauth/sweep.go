@@ -86,11 +86,7 @@ func (ts *TokenSource) sweepDue(ctx, take context.Context, opt sweep.Options, n 
 	cfg := ts.store.schedule.config()
 	cfg.RateLimit, cfg.WorkingTime, cfg.SweepPeriod = ts.rate, working, opt.Period
 	cfg = cfg.WithDefaults()
-	capacity := cfg.PerSweep()
-	limit := maxDueRead
-	if capacity < schedule.Unlimited/dueReadFactor {
-		limit = min(max(dueReadFactor*capacity, minDueRead), maxDueRead)
-	}
+	capacity, limit := cfg.PerSweep(), cfg.DueReadLimit()
 	var due []schedule.Due
 	findErr := ts.store.dueConnections(take, now, func(d schedule.Due) bool {
 		due = append(due, d)
@@ -160,17 +156,6 @@ func (ts *TokenSource) sweepDue(ctx, take context.Context, opt sweep.Options, n 
 	}
 	return sum, nil
 }
-
-// How many due connections a scheduled sweep reads from the due index:
-// dueReadFactor times what it can refresh, at least minDueRead, at most
-// maxDueRead, so that a backlog after an outage costs bounded reads and
-// memory. The index returns each shard in next_refresh_at order, so the
-// oldest due are among those read.
-const (
-	dueReadFactor = 4
-	minDueRead    = 1000
-	maxDueRead    = 200_000
-)
 
 // run refreshes the ids it receives until they run out or take ends; then
 // it calls stop, and what still arrives is counted as deferred.

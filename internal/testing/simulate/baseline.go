@@ -47,8 +47,8 @@ func (b *baseline) retry(_ int32, now, exp time.Duration, failures int) time.Dur
 
 func (b *baseline) indexOrder() bool { return true }
 
-func (b *baseline) decide(time.Duration, []dueConn, int, int) (int, []time.Duration) {
-	panic("simulate: the baseline takes due connections in index order")
+func (b *baseline) decide(time.Duration, []dueConn, int) int {
+	panic("simulate: the baseline takes the due index's order")
 }
 
 // backoff is the connector's retry after the failures-th transient failure

@@ -3,13 +3,17 @@
 // connections, against a model of everything around it:
 //
 //   - the due index: each connection's next_refresh_at, its refresh
-//     token's expiry and its status, kept as compact arrays (one slice per
-//     field) and bucketed by the sweep they come due in (a time wheel of
-//     sweeps), so that 10 million connections fit in a few hundred MB and
-//     a sweep touches only what is due;
-//   - the sweep: one run per EventBridge period, working for the function
-//     timeout minus the sweep's real reserve (gotoauth's SweepReserve) at
-//     GoTo's rate limit, so it starts at most working time × rate refreshes;
+//     token's expiry and its status, in one compact array indexed by id
+//     and bucketed by the sweep they come due in (a time wheel of sweeps),
+//     so that 10 million connections fit in a few hundred MB and a sweep
+//     touches only what is due; the due ones a sweep left wait in a heap in
+//     next_refresh_at order, as the index returns them;
+//   - the sweep, as pkg/gotoauth's: one run per EventBridge period, working
+//     for the function timeout minus the sweep's real reserve (gotoauth's
+//     SweepReserve) at GoTo's rate limit, so it starts at most working
+//     time × rate refreshes; it reads at most DueReadLimit of the due
+//     connections, the oldest plans first, lets Decide choose, and leaves
+//     the others due as they are;
 //   - GoTo: every refresh in an outage fails and is retried with the
 //     connector's backoff;
 //   - the population: the connections at the start, sign-up bursts, and a

@@ -20,7 +20,17 @@ const (
 	inBacklog int32 = -2 // due, left by an earlier sweep
 )
 
-// engine is one run: the connections as parallel slices indexed by id,
+// conn is one connection's state, in one place: a sweep that touches a
+// connection finds all of it in one cache line.
+type conn struct {
+	exp   time.Duration // refresh token's expiry
+	next  time.Duration // next_refresh_at
+	slot  int32         // sweep it waits for, or nowhere / inBacklog
+	fails uint8         // transient failures in a row
+	state uint8
+}
+
+// engine is one run: the connections indexed by id,
 // the wheel of sweeps (wheel[k]: ids due at sweep k; an entry is valid
 // while slot[id] == k), the due connections earlier sweeps left, and the
 // histogram of refresh-token expiries that gives the smallest life left.
@@ -29,18 +39,15 @@ type engine struct {
 	p   policy
 	cap int // refreshes per sweep
 
-	exp   []time.Duration // refresh token's expiry
-	next  []time.Duration // next_refresh_at
-	slot  []int32         // sweep it waits for, or nowhere / inBacklog
-	fails []uint8         // transient failures in a row
-	state []uint8
+	c     []conn  // by id
 	spare []int32 // free slots
 	count int     // active connections
 
 	wheel   [][]int32
 	backlog []int32  // due, left in index order (today's sweep)
-	kept    keptHeap // due, kept past their deadline (the scheduler)
-	waiting int      // valid entries of kept
+	waitq   waitHeap // due, left by a sweep (the scheduler)
+	waiting int      // valid entries of waitq
+	read    int      // due connections a sweep reads (DueReadLimit)
 	minNext int      // the earliest sweep a new plan may join
 
 	hw     time.Duration // histogram bin
@@ -51,14 +58,15 @@ type engine struct {
 	leave, arrive float64 // churn carried between sweeps
 	due           []dueConn
 	take          []int32
+	snap          []conn // the states of take's connections
 	res           *Result
 }
 
 func newEngine(s Scenario) *engine {
 	n := s.Connections
 	e := &engine{
-		s: s, cap: s.Capacity(),
-		exp: make([]time.Duration, n), next: make([]time.Duration, n), slot: make([]int32, n), fails: make([]uint8, n), state: make([]uint8, n),
+		s: s, cap: s.Capacity(), read: s.Config().DueReadLimit(),
+		c:     make([]conn, n),
 		wheel: make([][]int32, s.Sweeps()+1),
 		hw:    max(s.Period/15, time.Millisecond),
 		rng:   rand.New(rand.NewPCG(16, uint64(n))),
@@ -83,14 +91,16 @@ func newEngine(s Scenario) *engine {
 	steady = steady && s.IssuedFrom == 0 && s.IssuedTo == 0
 	eff := s.Config().Effective(n)
 	for i := 0; i < n; i++ {
-		issued := from + time.Duration((float64(i)+0.5)*float64(to-from)/float64(n))
+		issued, planned := from+time.Duration((float64(i)+0.5)*float64(to-from)/float64(n)), noPlan
 		if steady {
+			// Refreshed at its place, last time: the plan it answered.
 			issued = since(sched.cfg.Next(sched.tmpID(int32(i)), at(-eff), time.Time{}, time.Time{}, schedule.Load{Connections: n}))
+			planned = issued
 		}
-		e.exp[i] = issued + s.Lifetime
-		e.state[i] = active
-		e.hist[e.bin(e.exp[i])]++
-		e.schedule(int32(i), e.p.plan(int32(i), noPlan, issued, e.exp[i]), true)
+		e.c[i].exp = issued + s.Lifetime
+		e.c[i].state = active
+		e.hist[e.bin(e.c[i].exp)]++
+		e.schedule(int32(i), e.p.plan(int32(i), planned, issued, e.c[i].exp), true)
 	}
 	return e
 }
@@ -100,7 +110,7 @@ func (e *engine) bin(t time.Duration) int { return int(t / e.hw) }
 // schedule puts id in the sweep that finds it due at next; planned (not a
 // retry after a failure) counts it in the load of next's bin.
 func (e *engine) schedule(id int32, next time.Duration, planned bool) {
-	e.next[id] = next
+	e.c[id].next = next
 	if planned && next >= 0 && next < e.s.Horizon {
 		e.res.Series[next/e.s.Bin].Load++
 	}
@@ -110,11 +120,11 @@ func (e *engine) schedule(id int32, next time.Duration, planned bool) {
 	}
 	k = max(k, e.minNext)
 	if k >= len(e.wheel) {
-		e.slot[id] = nowhere
+		e.c[id].slot = nowhere
 		return
 	}
 	e.wheel[k] = append(e.wheel[k], id)
-	e.slot[id] = int32(k)
+	e.c[id].slot = int32(k)
 }
 
 // signUp adds a connection connected at now.
@@ -123,28 +133,24 @@ func (e *engine) signUp(now time.Duration) {
 	if n := len(e.spare); n > 0 {
 		id, e.spare = e.spare[n-1], e.spare[:n-1]
 	} else {
-		id = int32(len(e.state))
-		e.exp = append(e.exp, 0)
-		e.next = append(e.next, 0)
-		e.slot = append(e.slot, nowhere)
-		e.fails = append(e.fails, 0)
-		e.state = append(e.state, free)
+		id = int32(len(e.c))
+		e.c = append(e.c, conn{slot: nowhere})
 	}
-	e.exp[id], e.fails[id], e.state[id] = now+e.s.Lifetime, 0, active
+	e.c[id].exp, e.c[id].fails, e.c[id].state = now+e.s.Lifetime, 0, active
 	e.count++
-	e.hist[e.bin(e.exp[id])]++
-	e.schedule(id, e.p.plan(id, noPlan, now, e.exp[id]), true)
+	e.hist[e.bin(e.c[id].exp)]++
+	e.schedule(id, e.p.plan(id, noPlan, now, e.c[id].exp), true)
 }
 
 // drop removes id (it left, or its refresh token expired).
 func (e *engine) drop(id int32) {
-	if e.slot[id] == inBacklog && !e.p.indexOrder() {
+	if e.c[id].slot == inBacklog && !e.p.indexOrder() {
 		e.waiting--
 	}
-	if b := e.bin(e.exp[id]); b >= e.minBin {
+	if b := e.bin(e.c[id].exp); b >= e.minBin {
 		e.hist[b]--
 	}
-	e.state[id], e.slot[id] = free, nowhere
+	e.c[id].state, e.c[id].slot = free, nowhere
 	e.spare = append(e.spare, id)
 	e.count--
 }
@@ -182,8 +188,8 @@ func (e *engine) arrivals(from, to time.Duration) {
 	e.arrive += share * float64(e.count)
 	for ; e.leave >= 1; e.leave-- {
 		for tries := 0; tries < 64; tries++ {
-			id := int32(e.rng.IntN(len(e.state)))
-			if e.state[id] == active {
+			id := int32(e.rng.IntN(len(e.c)))
+			if e.c[id].state == active {
 				e.drop(id)
 				break
 			}

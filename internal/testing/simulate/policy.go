@@ -20,13 +20,10 @@ type policy interface {
 	// index's order and leaves the rest due (today's sweep); otherwise
 	// decide orders them.
 	indexOrder() bool
-	// decide chooses, among the due connections, those a sweep at now with
-	// room for capacity refreshes does: it reorders due so that the first
-	// n are refreshed in that order, and returns n and, for each of the
-	// others (due[n:]), when it comes due again (replan[i-n]; a time ≤ now
-	// leaves it due). behind more are due, kept past their deadline and
-	// less urgent than capacity of due (schedule.Config.DecideBehind).
-	decide(now time.Duration, due []dueConn, capacity, behind int) (n int, replan []time.Duration)
+	// decide chooses, among the due connections a sweep at now read,
+	// those it refreshes with room for capacity: it reorders due so that
+	// the first n are refreshed in that order; the others stay due.
+	decide(now time.Duration, due []dueConn, capacity int) (n int)
 }
 
 // dueConn is a due connection as the sweep sees it.

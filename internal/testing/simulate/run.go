@@ -12,9 +12,9 @@ type Result struct {
 	// Capacity is refreshes per sweep.
 	Capacity int
 	// PeakLoad is the largest hourly load (refreshes the schedule planned
-	// for that hour after a refresh or a sign-up; not the re-plans of a
-	// sweep with more due than room, nor retries after failures) as a share
-	// of what the sweeps of an hour can do; PeakAt is that hour's start.
+	// for that hour after a refresh or a sign-up; not retries after
+	// failures) as a share of what the sweeps of an hour can do; PeakAt is
+	// that hour's start.
 	PeakLoad float64
 	PeakAt   time.Duration
 	// MinLife is the smallest refresh-token life any active connection

@@ -57,11 +57,6 @@ type Scenario struct {
 	// IDPrefix starts every connection's id (default "conn-"); the
 	// scheduler spreads connections by a hash of the id.
 	IDPrefix string
-
-	// allKept makes every sweep give Decide all the connections kept past
-	// their deadline, not only the most urgent it has room for (the
-	// tests: the shortcut changes no decision).
-	allKept bool
 }
 
 func (s Scenario) idPrefix() string {

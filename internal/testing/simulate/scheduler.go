@@ -22,6 +22,7 @@ type scheduler struct {
 	buf                 []byte
 	ids                 []byte // the ids of decide's due connections
 	ends                []int  // where each ends in ids
+	out                 []dueConn
 	due                 []schedule.Due
 }
 
@@ -70,7 +71,7 @@ func (p *scheduler) retry(_ int32, now, exp time.Duration, failures int) time.Du
 
 func (p *scheduler) indexOrder() bool { return false }
 
-func (p *scheduler) decide(now time.Duration, due []dueConn, capacity, behind int) (int, []time.Duration) {
+func (p *scheduler) decide(now time.Duration, due []dueConn, capacity int) int {
 	// The ids are written into one buffer, reused by the next decide:
 	// Decide keeps none of them, and index reads them back at once.
 	p.ids, p.ends = p.ids[:0], p.ends[:0]
@@ -85,26 +86,25 @@ func (p *scheduler) decide(now time.Duration, due []dueConn, capacity, behind in
 		from = p.ends[i]
 		p.due = append(p.due, schedule.Due{ID: id, NextRefreshAt: at(d.next), RefreshExpiry: at(d.exp)})
 	}
-	dec := p.cfg.DecideBehind(p.due, capacity, at(now), behind)
-	out := make([]dueConn, 0, len(due))
-	replan := make([]time.Duration, 0, len(due)-len(dec.Refresh))
+	dec := p.cfg.Decide(p.due, capacity, at(now))
+	// Refresh first, in its order; the others (Replan and Kept: the real
+	// sweep writes neither) after.
+	out := due[:0:0]
+	if cap(p.out) >= len(due) {
+		out = p.out[:0]
+	}
 	for _, d := range dec.Refresh {
-		out = append(out, p.conn(d.ID, d.RefreshExpiry, d.NextRefreshAt))
+		out = append(out, dueConn{id: p.index(d.ID)})
 	}
 	for _, r := range dec.Replan {
 		out = append(out, dueConn{id: p.index(r.ID)})
-		replan = append(replan, since(r.At))
 	}
 	for _, d := range dec.Kept {
-		out = append(out, p.conn(d.ID, d.RefreshExpiry, d.NextRefreshAt))
-		replan = append(replan, now)
+		out = append(out, dueConn{id: p.index(d.ID)})
 	}
 	copy(due, out)
-	return len(dec.Refresh), replan
-}
-
-func (p *scheduler) conn(id string, exp, next time.Time) dueConn {
-	return dueConn{id: p.index(id), exp: since(exp), next: since(next)}
+	p.out = out
+	return len(dec.Refresh)
 }
 
 func (p *scheduler) index(id string) int32 {

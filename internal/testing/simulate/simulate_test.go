@@ -4,7 +4,6 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -130,27 +129,5 @@ func TestPlotAndReplace(t *testing.T) {
 	}
 	if err := Replace(doc, "<!-- x -->", "<!-- b -->", ""); err == nil {
 		t.Fatal("a missing marker: no error")
-	}
-}
-
-// A sweep gives Decide only the most urgent of the connections kept past
-// their deadline (schedule.Config.DecideBehind); given all of them, as the
-// real sweep reads them, every decision is the same: the same refreshes,
-// failures, expiries and series, in a run that keeps thousands past their
-// deadline for weeks (a load that does not fit, and an outage).
-func TestKeptShortcutChangesNothing(t *testing.T) {
-	s := small(false)
-	s.Rate, s.Connections = 0.02, 32_000 // 11 a sweep: 32,000 do not fit in 27 days of 1,056
-	s.Outages = []Outage{{At: 10 * 24 * time.Hour, For: 72 * time.Hour}}
-	s.Horizon = 30 * 24 * time.Hour
-	fast := run(t, s)
-	s.allKept = true
-	full := run(t, s)
-	if fast.MaxBacklog < 1_000 || fast.Expired == 0 {
-		t.Fatalf("the run kept at most %d past their deadline and %d expired: it does not test the shortcut", fast.MaxBacklog, fast.Expired)
-	}
-	fast.Took, full.Took, full.Scenario = 0, 0, fast.Scenario
-	if !reflect.DeepEqual(fast, full) {
-		t.Errorf("the results differ:\n only the most urgent kept: %s\n all kept:                  %s", fast.Summary(), full.Summary())
 	}
 }

@@ -15,61 +15,58 @@ func (e *engine) sweep(k int, t time.Duration) {
 		// The due index's order: ascending next_refresh_at; what is left
 		// stays due, first in line next time.
 		for _, id := range e.wheel[k] {
-			if e.slot[id] == int32(k) && e.state[id] == active {
-				e.slot[id] = inBacklog
+			if e.c[id].slot == int32(k) && e.c[id].state == active {
+				e.c[id].slot = inBacklog
 				e.backlog = append(e.backlog, id)
 			}
 		}
 		e.wheel[k] = nil
 		i := 0
 		for ; i < len(e.backlog) && len(e.take) < e.cap; i++ {
-			if id := e.backlog[i]; e.slot[id] == inBacklog && e.state[id] == active {
+			if id := e.backlog[i]; e.c[id].slot == inBacklog && e.c[id].state == active {
 				e.take = append(e.take, id)
-				e.slot[id] = nowhere
+				e.c[id].slot = nowhere
 			}
 		}
 		e.backlog = e.backlog[:copy(e.backlog, e.backlog[i:])]
 	} else {
-		// The wheel's due connections, and the most urgent of those kept
-		// past their deadline by earlier sweeps: as many as the sweep can
-		// do, and every one tied with the last of them. The others kept
-		// only stand in line (DecideBehind): Decide would keep them again.
+		// What the real sweep does (pkg/gotoauth's sweepDue): it reads at
+		// most DueReadLimit of the due connections, the oldest
+		// next_refresh_at first, lets Decide choose the most urgent it has
+		// room for, and leaves the others due as they are. The due ones
+		// earlier sweeps left wait in a heap in next_refresh_at order; a
+		// sweep with none waiting and no more due than it reads takes the
+		// wheel's as they are.
 		e.due = e.due[:0]
 		add := func(id int32) {
-			e.slot[id] = nowhere
-			e.due = append(e.due, dueConn{id: id, next: e.next[id], exp: e.exp[id]})
+			e.c[id].slot = nowhere
+			e.due = append(e.due, dueConn{id: id, next: e.c[id].next, exp: e.c[id].exp})
 		}
 		for _, id := range e.wheel[k] {
-			if e.slot[id] == int32(k) && e.state[id] == active {
+			if e.c[id].slot == int32(k) && e.c[id].state == active {
 				add(id)
 			}
 		}
 		e.wheel[k] = nil
-		var last keptConn
-		for taken := 0; len(e.kept) > 0; {
-			top := e.kept[0]
-			if !e.isKept(top) {
-				heap.Pop(&e.kept)
-				continue
+		if e.waiting > 0 || len(e.due) > e.read {
+			for _, d := range e.due {
+				e.wait(d.id)
 			}
-			if !e.s.allKept && taken >= e.cap && (taken == 0 || top.exp != last.exp || top.next != last.next) {
-				break
+			e.due = e.due[:0]
+			for len(e.due) < e.read && len(e.waitq) > 0 {
+				top := heap.Pop(&e.waitq).(waitingConn)
+				if e.isWaiting(top) {
+					e.waiting--
+					add(top.id)
+				}
 			}
-			heap.Pop(&e.kept)
-			e.waiting--
-			add(top.id)
-			last, taken = top, taken+1
 		}
-		n, replan := e.p.decide(t, e.due, e.cap, e.waiting)
+		n := e.p.decide(t, e.due, e.cap)
 		for _, d := range e.due[:n] {
 			e.take = append(e.take, d.id)
 		}
-		for i, d := range e.due[n:] {
-			if replan[i] <= t {
-				e.keep(d.id)
-			} else {
-				e.schedule(d.id, replan[i], false)
-			}
+		for _, d := range e.due[n:] {
+			e.wait(d.id)
 		}
 	}
 	if left := len(e.backlog) + e.waiting; left > 0 {
@@ -77,9 +74,16 @@ func (e *engine) sweep(k int, t time.Duration) {
 		e.res.MaxBacklog = max(e.res.MaxBacklog, left)
 	}
 	pt := &e.res.Series[t/e.s.Bin]
+	// The chosen connections' states first, in one pass: their reads
+	// overlap, where the refresh loop would wait for each in turn.
+	e.snap = e.snap[:0]
+	for _, id := range e.take {
+		e.snap = append(e.snap, e.c[id])
+	}
 	for j, id := range e.take {
 		tr := t + time.Duration(float64(j)/e.s.Rate*float64(time.Second))
-		switch exp := e.exp[id]; {
+		c := e.snap[j]
+		switch exp := c.exp; {
 		case exp <= tr:
 			// GoTo refuses it (invalid_grant): the connection needs its
 			// customer again.
@@ -90,20 +94,22 @@ func (e *engine) sweep(k int, t time.Duration) {
 		case e.s.down(tr):
 			pt.Failed++
 			e.res.Failures++
-			if e.fails[id] < 255 {
-				e.fails[id]++
+			fails := c.fails
+			if fails < 255 {
+				fails++
 			}
-			e.schedule(id, e.p.retry(id, tr, exp, int(e.fails[id])), false)
+			e.c[id].fails = fails
+			e.schedule(id, e.p.retry(id, tr, exp, int(fails)), false)
 		default:
 			e.res.MinLife = min(e.res.MinLife, exp-tr)
 			e.res.MinLifeAtRefresh = min(e.res.MinLifeAtRefresh, exp-tr)
-			planned := e.next[id]
-			if e.fails[id] > 0 {
+			planned := c.next
+			if c.fails > 0 {
 				planned = noPlan
 			}
 			e.hist[e.bin(exp)]--
 			exp = tr + e.s.Lifetime
-			e.exp[id], e.fails[id] = exp, 0
+			e.c[id].exp, e.c[id].fails = exp, 0
 			e.hist[e.bin(exp)]++
 			pt.Done++
 			e.res.Refreshes++
@@ -112,47 +118,43 @@ func (e *engine) sweep(k int, t time.Duration) {
 	}
 }
 
-// keptConn is a connection a sweep kept due past its deadline, with the
-// times it was kept with: the kept heap's order is the urgency order
-// (schedule.Urgent: expiry, then next_refresh_at; the ids of ties are
-// ordered by Decide, which is given every tie).
-type keptConn struct {
-	exp, next time.Duration
-	id        int32
+// waitingConn is a due connection a sweep left, with the next_refresh_at
+// it was left with: the heap's order is the due index's (next_refresh_at,
+// then id).
+type waitingConn struct {
+	next time.Duration
+	id   int32
 }
 
-// keptHeap is a min-heap of kept connections, most urgent first.
-type keptHeap []keptConn
+// waitHeap is a min-heap of waiting connections, oldest plan first.
+type waitHeap []waitingConn
 
-func (h keptHeap) Len() int { return len(h) }
-func (h keptHeap) Less(i, j int) bool {
-	a, b := h[i], h[j]
-	if a.exp != b.exp {
-		return a.exp < b.exp
+func (h waitHeap) Len() int { return len(h) }
+func (h waitHeap) Less(i, j int) bool {
+	if h[i].next != h[j].next {
+		return h[i].next < h[j].next
 	}
-	if a.next != b.next {
-		return a.next < b.next
-	}
-	return a.id < b.id
+	return h[i].id < h[j].id
 }
-func (h keptHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *keptHeap) Push(x any)   { *h = append(*h, x.(keptConn)) }
-func (h *keptHeap) Pop() any {
+func (h waitHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *waitHeap) Push(x any)   { *h = append(*h, x.(waitingConn)) }
+func (h *waitHeap) Pop() any {
 	old := *h
 	x := old[len(old)-1]
 	*h = old[:len(old)-1]
 	return x
 }
 
-// keep leaves id due, kept past its deadline, for the next sweeps.
-func (e *engine) keep(id int32) {
-	e.slot[id] = inBacklog
+// wait leaves id due, as it is, for the next sweeps.
+func (e *engine) wait(id int32) {
+	e.c[id].slot = inBacklog
 	e.waiting++
-	heap.Push(&e.kept, keptConn{exp: e.exp[id], next: e.next[id], id: id})
+	heap.Push(&e.waitq, waitingConn{next: e.c[id].next, id: id})
 }
 
-// isKept reports whether c is still a kept connection (not gone, and not
-// a slot reused by a later sign-up).
-func (e *engine) isKept(c keptConn) bool {
-	return e.slot[c.id] == inBacklog && e.state[c.id] == active && e.exp[c.id] == c.exp && e.next[c.id] == c.next
+// isWaiting reports whether w is still a waiting connection (not gone,
+// and not a slot reused by a later sign-up).
+func (e *engine) isWaiting(w waitingConn) bool {
+	c := e.c[w.id]
+	return c.slot == inBacklog && c.state == active && c.next == w.next
 }

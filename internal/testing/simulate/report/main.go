@@ -90,10 +90,10 @@ func run(bench, deploy, img, machine string) error {
 	s0 := scenarios[0]
 	fmt.Fprintf(&b, "Every scenario: %s simulated, sweeps every %s of %s each minus the sweep's reserve of %s (`SweepReserve()` at the defaults), "+
 		"so %s refreshes per sweep at 10/s; `REFRESH_INTERVAL` %s, refresh tokens living %s, `REFRESH_SAFETY_MARGIN` %s; "+
-		"failures retried after %s doubling to %s. The connections at the start are in each schedule's steady state: with today's, tokens issued evenly over the last %s; with the scheduler, each connection last refreshed on its own phase within the effective interval. "+
+		"failures retried after %s doubling to %s. The connections at the start are in each schedule's steady state: with today's, tokens issued evenly over the last %s; with the scheduler, each connection last refreshed at its own place within the effective interval. "+
 		"The burst is %s sign-ups over %s from day %.1f; the outage has GoTo fail every refresh for %s from day %.0f. "+
-		"Load is the refreshes the schedule planned for an hour (after each refresh or sign-up; not the re-plans of a sweep with more due than room, nor retries), "+
-		"against what the sweeps of an hour can do.\n\n",
+		"Load is the refreshes the schedule planned for an hour (after each refresh or sign-up; not retries after failures), "+
+		"against what the sweeps of an hour can do; the calls the sweeps make never exceed that capacity (what a load over 100%% means is that some refreshes wait, the most urgent first).\n\n",
 		simulate.Days(s0.Horizon), s0.Period, s0.Timeout, reserve, simulate.Comma(s0.Capacity()), s0.Interval, simulate.Days(s0.Lifetime), s0.Margin,
 		s0.RetryBase, s0.RetryMax, s0.Interval, simulate.Comma(simulate.TheBurst.N), simulate.TheBurst.Over, simulate.TheBurst.At.Hours()/24,
 		simulate.TheOutage.For, simulate.TheOutage.At.Hours()/24)
