@@ -88,7 +88,11 @@ func newEngine(s Scenario) *engine {
 		e.exp[i] = issued + s.Lifetime
 		e.state[i] = active
 		e.hist[e.bin(e.exp[i])]++
-		e.schedule(int32(i), e.p.plan(int32(i), issued, e.exp[i]), true)
+		if steady {
+			e.schedule(int32(i), e.p.plan(int32(i), issued, e.exp[i]), true)
+		} else {
+			e.schedule(int32(i), e.p.signUp(int32(i), issued, e.exp[i]), true)
+		}
 	}
 	return e
 }
@@ -131,7 +135,7 @@ func (e *engine) signUp(now time.Duration) {
 	e.exp[id], e.fails[id], e.state[id] = now+e.s.Lifetime, 0, active
 	e.count++
 	e.hist[e.bin(e.exp[id])]++
-	e.schedule(id, e.p.plan(id, now, e.exp[id]), true)
+	e.schedule(id, e.p.signUp(id, now, e.exp[id]), true)
 }
 
 // drop removes id (it left, or its refresh token expired).
