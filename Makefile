@@ -178,7 +178,7 @@ simulate: ## Simulate refresh scheduling from 1,000 to 10 million connections (u
 # BENCHMARKS.md. About 20 minutes; SIMCHECK_* variables change the inputs
 # (see the benchmark).
 .PHONY: simulate-check
-simulate-check: $(DDB_JAR) ## Check the simulator against the real sweep at 50,000 connections (about 20 min); writes BENCHMARKS.md.
+simulate-check: $(DDB_JAR) ## Check the simulator against the real sweep at 50,000 connections (about 16 min); writes BENCHMARKS.md.
 	SIMCHECK_WRITE=$(CURDIR)/BENCHMARKS.md go test -count=1 -run '^$$' -bench '^BenchmarkScheduleModel$$' -benchtime 1x -timeout 60m -v ./internal/testing/bench/ 2>&1 | tee $(CACHE)/simulate-check.txt
 
 # --- make invoke ---

@@ -42,7 +42,8 @@ import (
 // of the sweep's Query) at 10,000 connections and at the full size.
 //
 // With SIMCHECK_WRITE=<file> it writes the comparison between that file's
-// markers (make simulate-check: BENCHMARKS.md).
+// markers (make simulate-check: BENCHMARKS.md); with SIMCHECK_VERBOSE set it
+// logs every sweep's summary.
 func BenchmarkScheduleModel(b *testing.B) {
 	b.StopTimer()
 	c := checkConfig{
@@ -92,13 +93,24 @@ type checkRun struct {
 	minLife             time.Duration
 	refreshed, failures int
 	deferred, sweeps    int
-	overruns            int
+	// overruns counts sweeps that started more than a second late (the
+	// one before ran past their start), late is the latest start,
+	// deferredDeadline the refreshes the sweeps' deadlines cut off
+	// (refreshes slower than the rate limit planned: the machine behind).
+	overruns         int
+	late             time.Duration
+	deferredDeadline int
+	// unread counts refreshes whose next plan could not be read.
+	unread int
+	// other counts the other outcomes (reauth_required: GoTo refused an
+	// expired refresh token; deferred: cut off by the deadline; skipped).
+	other map[sweep.Outcome]int
 }
 
 func newCheckRun(c checkConfig) *checkRun {
 	bins := int(c.horizon / c.bin)
 	return &checkRun{cfg: c, exp: make(map[string]time.Time, c.n+c.burst.N), load: make([]int, bins),
-		done: make([]int, bins), fail: make([]int, bins), minLife: math.MaxInt64}
+		done: make([]int, bins), fail: make([]int, bins), minLife: math.MaxInt64, other: map[sweep.Outcome]int{}}
 }
 
 func (r *checkRun) binOf(t time.Time) int {
@@ -114,9 +126,14 @@ func (r *checkRun) planned(c *gotoauth.Connection) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.exp[c.ConnectionID] = c.RefreshTokenExpiresAt
+	r.plan(c.NextRefreshAt)
+}
+
+// plan counts a refresh planned at next in the load (r.mu held).
+func (r *checkRun) plan(next time.Time) {
 	if r.t0.IsZero() {
-		r.seeded = append(r.seeded, c.NextRefreshAt)
-	} else if b := r.binOf(c.NextRefreshAt); b >= 0 {
+		r.seeded = append(r.seeded, next)
+	} else if b := r.binOf(next); b >= 0 {
 		r.load[b]++
 	}
 }
@@ -135,7 +152,9 @@ func (r *checkRun) start() time.Time {
 	return r.t0
 }
 
-func (r *checkRun) result(res sweep.Result) {
+// result counts one refresh's result; a refreshed connection's id goes to
+// plans, whose reader counts the refresh it planned next.
+func (r *checkRun) result(res sweep.Result, plans chan<- string) {
 	now := time.Now()
 	switch res.Outcome {
 	case sweep.Refreshed:
@@ -151,6 +170,7 @@ func (r *checkRun) result(res sweep.Result) {
 		}
 		r.refreshed++
 		r.mu.Unlock()
+		plans <- res.ConnectionID
 	case sweep.Failed:
 		r.mu.Lock()
 		if b := r.binOf(now); b >= 0 {
@@ -158,10 +178,15 @@ func (r *checkRun) result(res sweep.Result) {
 		}
 		r.failures++
 		r.mu.Unlock()
+	default:
+		r.mu.Lock()
+		r.other[res.Outcome]++
+		r.mu.Unlock()
 	}
 }
 
 func runScheduleCheck(b *testing.B, c checkConfig) {
+	began := time.Now()
 	_, base := testutil.DynamoDB(b)
 	db := dynamodb.New(base.Options(), func(o *dynamodb.Options) {
 		o.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
@@ -169,7 +194,11 @@ func runScheduleCheck(b *testing.B, c checkConfig) {
 		})
 	})
 	_, tableName := testutil.Table(b)
-	srv := gototest.NewServer(gototest.WithRefreshTokenLifetime(c.life), gototest.WithDelay(5*time.Millisecond))
+	// Every refresh returns a new refresh token living c.life, as the
+	// simulator assumes (a refresh restarts the life); gototest's default,
+	// RotationKeep, omits it, and a refresh then never extends the life.
+	srv := gototest.NewServer(gototest.WithRefreshTokenLifetime(c.life), gototest.WithSingleUseRefreshTokens(),
+		gototest.WithDelay(5*time.Millisecond))
 	key := make([]byte, 32)
 	rand.Read(key)
 	cipher, err := gotoauth.NewTokenCipher(map[string][]byte{"check": key}, "check")
@@ -178,6 +207,14 @@ func runScheduleCheck(b *testing.B, c checkConfig) {
 	}
 	sch := gotoauth.Schedule{Interval: c.interval, RefreshTokenLifetime: c.life}
 	store, err := gotoauth.NewStore(db, tableName, gotoauth.WithTokenCipher(cipher), gotoauth.WithSchedule(sch))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Sign-ups go through a store of their own, as in the callback
+	// function, a process that never sweeps: it plans each new connection
+	// at REFRESH_INTERVAL on its phase, knowing no load (the sweep's store
+	// plans with the load its sweeps observed).
+	signups, err := gotoauth.NewStore(db, tableName, gotoauth.WithTokenCipher(cipher), gotoauth.WithSchedule(sch))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -201,7 +238,7 @@ func runScheduleCheck(b *testing.B, c checkConfig) {
 
 	// Seed: each connection a grant GoTo accepts and its stored
 	// connection, as a sign-up leaves it (no consent pages: AddGrant).
-	signUp := func(i int) error {
+	signUp := func(store *gotoauth.Store, i int) error {
 		id := fmt.Sprintf("check-%06d", i)
 		rt := fmt.Sprintf("rt_check_%06d_%x", i, key[:4])
 		if err := srv.AddGrant(gototest.Grant{RefreshToken: rt}); err != nil {
@@ -219,7 +256,7 @@ func runScheduleCheck(b *testing.B, c checkConfig) {
 		var g errgroup.Group
 		g.SetLimit(64)
 		for i := from; i < to; i++ {
-			g.Go(func() error { return signUp(i) })
+			g.Go(func() error { return signUp(signups, i) })
 		}
 		if err := g.Wait(); err != nil {
 			b.Fatal(err)
@@ -238,9 +275,32 @@ func runScheduleCheck(b *testing.B, c checkConfig) {
 	b.Logf("seeded %d connections in %s; due index read: %.1f read units for %d (%.4f each), %.1f for %d (%.4f each)",
 		c.n, seedEnd.Sub(seedStart).Round(time.Millisecond), rcuFirst, dueFirst, rcuFirst/float64(dueFirst), rcuAll, dueAll, rcuAll/float64(dueAll))
 
+	// Each refresh's next plan (next_refresh_at, which the result does not
+	// carry), read back from the table right after it, for the load: the
+	// real sweep writes no re-plans, so what is read is the refresh's plan
+	// unless a later refresh or failure of the same connection came first.
+	plans := make(chan string, 1<<16)
+	var readers errgroup.Group
+	for range 8 {
+		readers.Go(func() error {
+			for id := range plans {
+				next, ok := nextRefreshAt(db, tableName, id)
+				run.mu.Lock()
+				if ok {
+					run.plan(next)
+				} else {
+					run.unread++
+				}
+				run.mu.Unlock()
+			}
+			return nil
+		})
+	}
+
 	// The run: sweeps every period from t0, the burst and the outage.
 	t0 := run.start()
 	end := t0.Add(c.horizon)
+	verbose := os.Getenv("SIMCHECK_VERBOSE") != ""
 	var side errgroup.Group
 	side.Go(func() error {
 		time.Sleep(time.Until(t0.Add(c.burst.At)))
@@ -249,7 +309,7 @@ func runScheduleCheck(b *testing.B, c checkConfig) {
 		g.SetLimit(32)
 		for i := 0; i < c.burst.N; i++ {
 			time.Sleep(time.Until(t0.Add(c.burst.At + time.Duration(i)*step + step/2)))
-			g.Go(func() error { return signUp(c.n + i) })
+			g.Go(func() error { return signUp(signups, c.n+i) })
 		}
 		return g.Wait()
 	})
@@ -267,11 +327,14 @@ func runScheduleCheck(b *testing.B, c checkConfig) {
 		}
 		if wait := time.Until(start); wait > 0 {
 			time.Sleep(wait)
-		} else if wait < -time.Second {
-			run.overruns++
+		} else {
+			run.late = max(run.late, -wait)
+			if wait < -time.Second {
+				run.overruns++
+			}
 		}
 		ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(reserve+c.work))
-		sum, err := ts.Sweep(ctx, sweep.Options{OnResult: run.result})
+		sum, err := ts.Sweep(ctx, sweep.Options{Period: c.period, OnResult: func(res sweep.Result) { run.result(res, plans) }})
 		cancel()
 		if err != nil {
 			b.Fatalf("sweep %d: %v", k, err)
@@ -280,7 +343,14 @@ func runScheduleCheck(b *testing.B, c checkConfig) {
 		if sum.Deferred > 0 {
 			run.deferred++
 		}
+		run.deferredDeadline += sum.DeferredDeadline
+		if verbose {
+			b.Logf("sweep %2d at %5.1fs: due %5d refreshed %4d failed %4d deferred %5d (deadline %4d) took %5dms min life left %ds",
+				k, time.Since(t0).Seconds(), sum.Due, sum.Refreshed, sum.Failed, sum.Deferred, sum.DeferredDeadline, sum.DurationMS, sum.MinLifeLeftSeconds)
+		}
 	}
+	close(plans)
+	_ = readers.Wait()
 	if err := side.Wait(); err != nil {
 		b.Fatal(err)
 	}
@@ -292,13 +362,16 @@ func runScheduleCheck(b *testing.B, c checkConfig) {
 	}
 
 	// The simulator, given the same inputs: the seeded connections were
-	// issued over the seeding, before t0.
+	// issued over the seeding, before t0; sign-ups are planned as the
+	// callback function plans them (at the interval, no load known); the
+	// same ids (the same phases).
 	sc := simulate.Scenario{
 		Name: "check", Title: "the real run's inputs", Connections: c.n,
 		IssuedFrom: seedStart.Sub(t0), IssuedTo: seedEnd.Sub(t0),
 		Horizon: c.horizon, Bin: c.bin, Rate: c.rate, Period: c.period, Timeout: reserve + c.work, Reserve: reserve,
 		Interval: c.interval, Lifetime: c.life, Margin: c.margin, RetryBase: c.retryBase, RetryMax: c.retryMax,
 		Bursts: []simulate.Burst{c.burst}, Outages: []simulate.Outage{c.outage}, Day: c.life / 30,
+		SignUpsAtInterval: true, IDPrefix: "check-",
 	}
 	sim, err := simulate.Run(sc)
 	if err != nil {
@@ -318,21 +391,26 @@ func runScheduleCheck(b *testing.B, c checkConfig) {
 	}
 	realLoad, realCalls := peak(run.load), peak(run.done, run.fail)
 	rows := [][4]any{
-		{"peak load of sign-ups' first plans per bin ÷ capacity (seeded and burst connections)", pct(realLoad), "–", "–"},
+		{"peak load: refreshes planned per bin ÷ capacity (sign-ups' first plans and every refresh's next; not retries)", pct(realLoad), pct(sim.PeakLoad), off(sim.PeakLoad, realLoad)},
 		{"peak refresh calls per bin ÷ capacity", pct(realCalls), pct(sim.PeakCalls), off(sim.PeakCalls, realCalls)},
 		{"smallest refresh-token life a refresh found", run.minLife.Round(100 * time.Millisecond), sim.MinLifeAtRefresh.Round(100 * time.Millisecond),
 			off(sim.MinLifeAtRefresh.Seconds(), run.minLife.Seconds())},
 		{"refreshed", run.refreshed, sim.Refreshes, off(float64(sim.Refreshes), float64(run.refreshed))},
 		{"failed calls (outage)", run.failures, sim.Failures, off(float64(sim.Failures), float64(run.failures))},
-		{"expired", expired, sim.Expired, ""},
+		{"expired (refresh token past its expiry at the end unrefreshed, or refused by GoTo: reauth_required)", fmt.Sprintf("%d (%d reauth_required)", expired, run.other[sweep.ReauthRequired]), sim.Expired, ""},
 	}
 	t := &table{head: []string{"Measure", "Real sweep", "Simulator", "Simulator off by"}}
 	for _, r := range rows {
 		t.add(r[0], r[1], r[2], r[3])
 	}
 	var md strings.Builder
-	fmt.Fprintf(&md, "Measured by `make simulate-check` on %s (%d sweeps, %d of them deferring, %d started more than a second late).\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 MST"), run.sweeps, run.deferred, run.overruns)
+	fmt.Fprintf(&md, "Measured by `make simulate-check` on %s, which took %s (%d sweeps, %d of them deferring, %d started more than a second late, the latest %s late; "+
+		"%d refreshes cut off by a sweep's deadline, that is slower than the rate limit planned; the simulator deferred in %d sweeps; %d refreshes' next plans not read back).\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), time.Since(began).Round(time.Second), run.sweeps, run.deferred, run.overruns, run.late.Round(10*time.Millisecond),
+		run.deferredDeadline, sim.DeferredSweeps, run.unread)
+	if n := run.other[sweep.Skipped] + run.other[sweep.StoreFailed]; n > 0 {
+		fmt.Fprintf(&md, "The real run also had %d refreshes skipped and %d whose answer could not be stored.\n\n", run.other[sweep.Skipped], run.other[sweep.StoreFailed])
+	}
 	fmt.Fprintf(&md, "Inputs: %d connections seeded in %s (gototest grants, `SaveConnection`), refresh tokens living %s, `REFRESH_INTERVAL` %s, "+
 		"safety margin %s; a sweep every %s working %s (deadline = reserve %s + %s) under the shared rate limit at %g/s (%d refreshes per sweep); "+
 		"%d sign-ups over %s from %s; GoTo failing every token request (503) for %s from %s; backoff %s doubling to %s; bins of %s; run for %s.\n\n",
@@ -396,4 +474,26 @@ func dueReadUnits(b *testing.B, db *dynamodb.Client, table string) (float64, int
 		}
 	}
 	return units, items
+}
+
+// nextRefreshAt reads connection id's next_refresh_at (Unix seconds).
+func nextRefreshAt(db *dynamodb.Client, table, id string) (time.Time, bool) {
+	out, err := db.GetItem(context.Background(), &dynamodb.GetItemInput{
+		TableName:            &table,
+		Key:                  map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "conn#" + id}},
+		ProjectionExpression: aws.String("next_refresh_at"),
+		ConsistentRead:       aws.Bool(true),
+	})
+	if err != nil {
+		return time.Time{}, false
+	}
+	n, ok := out.Item["next_refresh_at"].(*types.AttributeValueMemberN)
+	if !ok {
+		return time.Time{}, false
+	}
+	sec, err := strconv.ParseInt(n.Value, 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(sec, 0), true
 }

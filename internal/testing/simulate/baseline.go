@@ -41,6 +41,10 @@ func (b *baseline) plan(_ int32, _, now, exp time.Duration) time.Duration {
 	return max(next, now)
 }
 
+func (b *baseline) signUp(id int32, now, exp time.Duration) time.Duration {
+	return b.plan(id, noPlan, now, exp)
+}
+
 func (b *baseline) retry(_ int32, now, exp time.Duration, failures int) time.Duration {
 	return backoff(now, exp, failures, b.retryBase, b.retryMax)
 }

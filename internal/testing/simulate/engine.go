@@ -100,7 +100,11 @@ func newEngine(s Scenario) *engine {
 		e.c[i].exp = issued + s.Lifetime
 		e.c[i].state = active
 		e.hist[e.bin(e.c[i].exp)]++
-		e.schedule(int32(i), e.p.plan(int32(i), planned, issued, e.c[i].exp), true)
+		if steady {
+			e.schedule(int32(i), e.p.plan(int32(i), planned, issued, e.c[i].exp), true)
+		} else {
+			e.schedule(int32(i), e.p.signUp(int32(i), issued, e.c[i].exp), true)
+		}
 	}
 	return e
 }
@@ -139,7 +143,7 @@ func (e *engine) signUp(now time.Duration) {
 	e.c[id].exp, e.c[id].fails, e.c[id].state = now+e.s.Lifetime, 0, active
 	e.count++
 	e.hist[e.bin(e.c[id].exp)]++
-	e.schedule(id, e.p.plan(id, noPlan, now, e.c[id].exp), true)
+	e.schedule(id, e.p.signUp(id, now, e.c[id].exp), true)
 }
 
 // drop removes id (it left, or its refresh token expired).

@@ -13,6 +13,9 @@ type policy interface {
 	// refresh token expiring at exp, is due next; planned is the plan the
 	// refresh answered (noPlan: a sign-up, or a refresh after failures).
 	plan(id int32, planned, now, exp time.Duration) time.Duration
+	// signUp is when a connection signed up at now, with a refresh token
+	// expiring at exp, is due first.
+	signUp(id int32, now, exp time.Duration) time.Duration
 	// retry is when a connection whose refresh failed at now, for the
 	// failures-th time in a row, is tried again.
 	retry(id int32, now, exp time.Duration, failures int) time.Duration

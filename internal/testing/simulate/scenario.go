@@ -52,6 +52,14 @@ type Scenario struct {
 	// Day is the length of a day for Churn (24h; shorter when compressed).
 	Day time.Duration
 
+	// SignUpsAtInterval plans the connections at the start, the bursts'
+	// and the churn's sign-ups as the authorize and callback functions do,
+	// with no load known (gotoauth's Store before any sweep of its
+	// process: on the connection's phase within Interval), as every
+	// scenario of make simulate does; without it they are planned like a
+	// refresh, with the exact load (Effective).
+	SignUpsAtInterval bool
+
 	// Baseline runs today's fixed schedule instead of the scheduler.
 	Baseline bool
 	// IDPrefix starts every connection's id (default "conn-"); the

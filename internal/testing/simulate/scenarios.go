@@ -17,6 +17,9 @@ func base(name, title string, n int, reserve time.Duration) Scenario {
 		Interval: 24 * time.Hour, Lifetime: 30 * 24 * time.Hour, Margin: 72 * time.Hour,
 		RetryBase: time.Minute, RetryMax: time.Hour,
 		Day: 24 * time.Hour,
+		// New connections are planned by the callback function, which
+		// knows no load: within REFRESH_INTERVAL.
+		SignUpsAtInterval: true,
 	}
 }
 

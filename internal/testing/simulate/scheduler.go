@@ -18,6 +18,7 @@ type scheduler struct {
 	cfg                 schedule.Config
 	prefix              string
 	retryBase, retryMax time.Duration
+	signUpAtInterval    bool
 	active              func() int
 	buf                 []byte
 	ids                 []byte // the ids of decide's due connections
@@ -36,7 +37,7 @@ func (s Scenario) Config() schedule.Config {
 }
 
 func newScheduler(s Scenario, active func() int) *scheduler {
-	return &scheduler{cfg: s.Config(), prefix: s.idPrefix(), retryBase: s.RetryBase, retryMax: s.RetryMax, active: active}
+	return &scheduler{cfg: s.Config(), prefix: s.idPrefix(), retryBase: s.RetryBase, retryMax: s.RetryMax, signUpAtInterval: s.SignUpsAtInterval, active: active}
 }
 
 // ID is connection i's id: the prefix and at least six digits.
@@ -63,6 +64,16 @@ func (p *scheduler) plan(id int32, planned, now, exp time.Duration) time.Duratio
 		after = at(planned)
 	}
 	return since(p.cfg.NextAfter(p.tmpID(id), after, at(now), time.Time{}, at(exp), schedule.Load{Connections: p.active()}))
+}
+
+// signUp plans a new connection as plan does, or, with
+// Scenario.SignUpsAtInterval, as a process that never swept does (no load
+// known: on its phase within Interval).
+func (p *scheduler) signUp(id int32, now, exp time.Duration) time.Duration {
+	if !p.signUpAtInterval {
+		return p.plan(id, noPlan, now, exp)
+	}
+	return since(p.cfg.Next(p.tmpID(id), at(now), time.Time{}, at(exp), schedule.Load{}))
 }
 
 func (p *scheduler) retry(_ int32, now, exp time.Duration, failures int) time.Duration {

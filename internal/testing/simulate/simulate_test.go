@@ -131,3 +131,35 @@ func TestPlotAndReplace(t *testing.T) {
 		t.Fatal("a missing marker: no error")
 	}
 }
+
+// With SignUpsAtInterval, sign-ups are planned as the callback function
+// plans them, knowing no load: within REFRESH_INTERVAL of the sign-up,
+// even when the load stretches the refreshes' interval (here 1,000
+// connections at 0.002/s: about 6 days instead of 1).
+func TestSignUpsAtInterval(t *testing.T) {
+	for _, atInterval := range []bool{false, true} {
+		s := small(false)
+		s.Rate = 0.002
+		s.Bursts = []Burst{{At: 33 * time.Hour, Over: time.Hour, N: 500}}
+		s.SignUpsAtInterval = atInterval
+		if eff := s.Config().Effective(s.Connections); eff < 4*s.Interval {
+			t.Fatalf("effective interval %s: not stretched", eff)
+		}
+		r := run(t, s)
+		// The burst's first plans fall in [33h, 34h+Interval) at the
+		// interval; the day after holds few of them otherwise.
+		planned := 0
+		for _, pt := range r.Series {
+			if pt.At >= 34*time.Hour && pt.At < 58*time.Hour {
+				planned += pt.Load
+			}
+		}
+		t.Logf("at the interval %v: %d planned the day after the burst", atInterval, planned)
+		if atInterval && planned < 450 {
+			t.Errorf("at the interval: %d refreshes planned the day after the burst, want its ~500", planned)
+		}
+		if !atInterval && planned > 250 {
+			t.Errorf("with the load: %d refreshes planned the day after the burst, want them spread over the stretched interval", planned)
+		}
+	}
+}
