@@ -110,10 +110,11 @@ func (s *Store) refreshedState(c *Connection, tok *Token, now time.Time) *Connec
 	if tok.RefreshToken != "" {
 		n.RefreshToken, n.RefreshTokenExpiresAt = tok.RefreshToken, s.schedule.RefreshTokenExpiry(now)
 	}
-	// A refresh that answered its plan (not a retry after failures) keeps
-	// the connection's place in the schedule.
+	// A refresh that answered its plan keeps the connection's place in
+	// the schedule; the first refresh after the connect (planned by the
+	// callback, which knows no load) and one after failures find it one.
 	var planned time.Time
-	if c.FailureCount == 0 {
+	if c.FailureCount == 0 && c.RefreshedAt.After(c.ConnectedAt) {
 		planned = c.NextRefreshAt
 	}
 	n.NextRefreshAt = s.next(c.ConnectionID, planned, now, n.AccessTokenExpiresAt, n.RefreshTokenExpiresAt)

@@ -28,6 +28,8 @@ type conn struct {
 	slot  int32         // sweep it waits for, or nowhere / inBacklog
 	fails uint8         // transient failures in a row
 	state uint8
+	// placed: refreshed since it signed up, so it has a place to keep
+	placed bool
 }
 
 // engine is one run: the connections indexed by id,
@@ -98,7 +100,7 @@ func newEngine(s Scenario) *engine {
 			planned = issued
 		}
 		e.c[i].exp = issued + s.Lifetime
-		e.c[i].state = active
+		e.c[i].state, e.c[i].placed = active, steady
 		e.hist[e.bin(e.c[i].exp)]++
 		if steady {
 			e.schedule(int32(i), e.p.plan(int32(i), planned, issued, e.c[i].exp), true)
@@ -140,7 +142,7 @@ func (e *engine) signUp(now time.Duration) {
 		id = int32(len(e.c))
 		e.c = append(e.c, conn{slot: nowhere})
 	}
-	e.c[id].exp, e.c[id].fails, e.c[id].state = now+e.s.Lifetime, 0, active
+	e.c[id].exp, e.c[id].fails, e.c[id].state, e.c[id].placed = now+e.s.Lifetime, 0, active, false
 	e.count++
 	e.hist[e.bin(e.c[id].exp)]++
 	e.schedule(id, e.p.signUp(id, now, e.c[id].exp), true)

@@ -104,12 +104,12 @@ func (e *engine) sweep(k int, t time.Duration) {
 			e.res.MinLife = min(e.res.MinLife, exp-tr)
 			e.res.MinLifeAtRefresh = min(e.res.MinLifeAtRefresh, exp-tr)
 			planned := c.next
-			if c.fails > 0 {
+			if c.fails > 0 || !c.placed {
 				planned = noPlan
 			}
 			e.hist[e.bin(exp)]--
 			exp = tr + e.s.Lifetime
-			e.c[id].exp, e.c[id].fails = exp, 0
+			e.c[id].exp, e.c[id].fails, e.c[id].placed = exp, 0, true
 			e.hist[e.bin(exp)]++
 			pt.Done++
 			e.res.Refreshes++
