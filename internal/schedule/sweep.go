@@ -99,6 +99,31 @@ func sortKeys(due []Due, keys []urgency) {
 	})
 }
 
+// partition reorders keys (at least three) around a pivot, the median of
+// the first, middle and last, and returns the pivot's index p: keys[:p]
+// precede it and keys[p+1:] follow it.
+func partition(due []Due, keys []urgency) int {
+	m, last := len(keys)/2, len(keys)-1
+	if less(due, keys[m], keys[0]) {
+		keys[m], keys[0] = keys[0], keys[m]
+	}
+	if less(due, keys[last], keys[0]) {
+		keys[last], keys[0] = keys[0], keys[last]
+	}
+	if less(due, keys[m], keys[last]) {
+		keys[m], keys[last] = keys[last], keys[m]
+	}
+	pivot, p := keys[last], 0
+	for j := 0; j < last; j++ {
+		if less(due, keys[j], pivot) {
+			keys[p], keys[j] = keys[j], keys[p]
+			p++
+		}
+	}
+	keys[p], keys[last] = keys[last], keys[p]
+	return p
+}
+
 // selectFirst reorders keys so that its first n are the n most urgent (in
 // no particular order): quickselect, with a sort when it goes badly.
 func selectFirst(due []Due, keys []urgency, n int) {
@@ -107,26 +132,7 @@ func selectFirst(due []Due, keys []urgency, n int) {
 			sortKeys(due, keys)
 			return
 		}
-		// Median of three as the pivot, moved to the end.
-		m, last := len(keys)/2, len(keys)-1
-		if less(due, keys[m], keys[0]) {
-			keys[m], keys[0] = keys[0], keys[m]
-		}
-		if less(due, keys[last], keys[0]) {
-			keys[last], keys[0] = keys[0], keys[last]
-		}
-		if less(due, keys[m], keys[last]) {
-			keys[m], keys[last] = keys[last], keys[m]
-		}
-		pivot, p := keys[last], 0
-		for j := 0; j < last; j++ {
-			if less(due, keys[j], pivot) {
-				keys[p], keys[j] = keys[j], keys[p]
-				p++
-			}
-		}
-		keys[p], keys[last] = keys[last], keys[p]
-		// keys[:p] precede the pivot, keys[p+1:] follow it.
+		p := partition(due, keys)
 		switch {
 		case n <= p:
 			keys = keys[:p]
@@ -160,25 +166,7 @@ func groupKeys(due []Due, keys []urgency, shift, per int) {
 			}
 			budget--
 			part := keys[lo:hi]
-			m, last := len(part)/2, len(part)-1
-			if less(due, part[m], part[0]) {
-				part[m], part[0] = part[0], part[m]
-			}
-			if less(due, part[last], part[0]) {
-				part[last], part[0] = part[0], part[last]
-			}
-			if less(due, part[m], part[last]) {
-				part[m], part[last] = part[last], part[m]
-			}
-			pivot, p := part[last], 0
-			for j := 0; j < last; j++ {
-				if less(due, part[j], pivot) {
-					part[p], part[j] = part[j], part[p]
-					p++
-				}
-			}
-			part[p], part[last] = part[last], part[p]
-			// part[:p] precede the pivot, part[p+1:] follow it.
+			p := partition(due, part)
 			if p < len(part)-1-p {
 				group(lo, lo+p, budget)
 				lo += p + 1
