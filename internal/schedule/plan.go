@@ -106,10 +106,15 @@ func (c Config) NextAfter(id string, planned, now, accessExpiry, refreshExpiry t
 // refreshExpiry should be refreshed: SafetyMargin before it (zero when the
 // expiry is unknown).
 func (c Config) Deadline(refreshExpiry time.Time) time.Time {
+	return c.WithDefaults().deadline(refreshExpiry)
+}
+
+// deadline is Deadline for c with its defaults set.
+func (c Config) deadline(refreshExpiry time.Time) time.Time {
 	if refreshExpiry.IsZero() {
 		return time.Time{}
 	}
-	return refreshExpiry.Add(-c.WithDefaults().SafetyMargin)
+	return refreshExpiry.Add(-c.SafetyMargin)
 }
 
 // place is a connection's next place in a cycle of interval: see

@@ -266,10 +266,8 @@ func (c Config) Decide(due []Due, capacity int, now time.Time) Decision {
 	kept := 0
 	for k, conn := range left {
 		at := now.Add(time.Duration(k/per+1) * c.SweepPeriod)
-		if !conn.RefreshExpiry.IsZero() {
-			if dl := conn.RefreshExpiry.Add(-c.SafetyMargin); dl.Before(at) {
-				at = dl
-			}
+		if dl := c.deadline(conn.RefreshExpiry); !dl.IsZero() && dl.Before(at) {
+			at = dl
 		}
 		if !at.After(now) || !at.After(conn.NextRefreshAt) {
 			kept++
