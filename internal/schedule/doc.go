@@ -4,25 +4,28 @@
 // and what they read from the due index; the simulator (make simulate)
 // calls the very same functions on a virtual clock.
 //
-// Three decisions live here:
+// Four decisions live here:
 //
 //   - Config's capacity arithmetic: how many refreshes one sweep and one day
 //     allow, from the provider's rate limit and the sweep's working time
 //     (the function timeout minus the sweep's reserve).
-//   - Config.Next, the per-connection plan: when a connection refreshed at
-//     now is due next. Every connection has a fixed phase, a hash of its id;
-//     its next refresh is the instant congruent to that phase modulo the
-//     effective interval, inside (now, now+interval]. A connection refreshed
-//     on time is therefore planned exactly one interval later (no extra
-//     calls in steady state), and any sign-up pattern (100,000 connections
-//     created in one hour) is spread evenly over the interval from the
+//   - Config.ObserveLoad, the load: the active connections a sweep plans
+//     for, from the due index's item count and the connections it found
+//     due.
+//   - Config.NextAfter (Next for a new connection), the per-connection
+//     plan: when a connection refreshed at now is due next. A connection
+//     keeps its place: it is planned a whole number of effective intervals
+//     after its last plan, so one refreshed on time is planned exactly one
+//     interval later (no extra calls in steady state). One without a place
+//     (new, or after failed refreshes) lands at its Phase, a hash of its id
+//     and the time, within the interval, so that any sign-up pattern
+//     (100,000 connections created in one hour) is spread evenly from the
 //     first plan on. The plan is never later than the refresh token's
 //     expiry minus SafetyMargin.
 //   - Config.Decide, the sweep decision: of the due connections a sweep
-//     read, which to refresh now (earliest refresh-token expiry first) and
-//     where to re-plan the rest, spread over the sweeps that follow and
-//     never past expiry minus SafetyMargin; with the numbers a sweep
-//     reports (Report).
+//     read, which to refresh now (earliest refresh-token expiry first); the
+//     rest stay due for the sweeps that follow. It reports the numbers a
+//     sweep reports (Report).
 //
 // The effective interval is REFRESH_INTERVAL while the load fits the
 // capacity, and is stretched to the interval at which the connections fit

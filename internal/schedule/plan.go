@@ -9,11 +9,33 @@ const (
 )
 
 // Load is what the plan knows of the load: an estimate of the active
-// connections (the sweep's, from the due index; the simulator's, exact).
-// The zero Load plans at Interval.
+// connections (ObserveLoad: the sweep's, and the simulator's the same
+// way). The zero Load plans at Interval.
 type Load struct {
 	// Connections is the number of active connections.
 	Connections int
+}
+
+// ObserveLoad is the load a sweep at now infers: the active connections
+// the due index holds (indexed: its item count, which DynamoDB updates
+// about every six hours; 0 when unknown), or, when more, those that the
+// due connections it read imply. Each connection is refreshed at most once
+// per Interval, so the ones that came due within the last SweepPeriod
+// (next_refresh_at after now − SweepPeriod) are at most connections ×
+// SweepPeriod ÷ Interval. The bound covers a count not yet updated (a new
+// table, an import) and one that cannot be read; connections due longer
+// (a backlog) are not counted, so a backlog does not inflate it.
+func (c Config) ObserveLoad(due []Due, now time.Time, indexed int) Load {
+	c = c.WithDefaults()
+	since := now.Add(-c.SweepPeriod)
+	fresh := 0
+	for _, d := range due {
+		if d.NextRefreshAt.After(since) {
+			fresh++
+		}
+	}
+	flow := int(float64(fresh) * float64(c.Interval) / float64(c.SweepPeriod))
+	return Load{Connections: max(indexed, flow)}
 }
 
 // Phase is where a connection without a plan, planned at now, lands in

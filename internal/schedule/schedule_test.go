@@ -220,3 +220,35 @@ func TestPhaseIsFNV1aThenSplitMix(t *testing.T) {
 		t.Errorf("Phase out of [0, 1): %v", got)
 	}
 }
+
+// The load a sweep plans with is the due index's count, or, when more,
+// what the connections that came due within the last sweep period imply
+// at Interval; a backlog (due longer) does not raise it.
+func TestObserveLoad(t *testing.T) {
+	c := Config{Interval: 24 * time.Hour, SweepPeriod: 15 * time.Minute}
+	due := func(fresh, old int) []Due {
+		var d []Due
+		for i := 0; i < fresh; i++ {
+			d = append(d, Due{ID: fmt.Sprint("f", i), NextRefreshAt: t0.Add(-time.Duration(i%900) * time.Second)})
+		}
+		for i := 0; i < old; i++ {
+			d = append(d, Due{ID: fmt.Sprint("o", i), NextRefreshAt: t0.Add(-15*time.Minute - time.Duration(i)*time.Second)})
+		}
+		return d
+	}
+	for _, tc := range []struct {
+		name              string
+		fresh, old, index int
+		want              int
+	}{
+		{"the count", 100, 0, 1_000_000, 1_000_000},
+		{"no count: 100 newly due every 15 minutes at 24h", 100, 0, 0, 9_600},
+		{"a count not yet updated (an import)", 10_000, 0, 1_000, 960_000},
+		{"a backlog is not counted", 0, 50_000, 1_000, 1_000},
+		{"nothing known", 0, 0, 0, 0},
+	} {
+		if got := c.ObserveLoad(due(tc.fresh, tc.old), t0, tc.index).Connections; got != tc.want {
+			t.Errorf("%s: %d connections, want %d", tc.name, got, tc.want)
+		}
+	}
+}

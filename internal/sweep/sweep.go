@@ -133,8 +133,9 @@ type Summary struct {
 	// sweeps only.
 	CapacityPerSweep int `json:"capacity_per_sweep,omitempty"`
 	CapacityPerDay   int `json:"capacity_per_day,omitempty"`
-	// Connections is the active connections the sweep infers from the due
-	// count, LoadPerDay the refreshes a day they need at IntervalSeconds,
+	// Connections is the active connections the sweep plans for (the due
+	// index's item count, or more when the connections found due imply
+	// more: schedule.Config.ObserveLoad), LoadPerDay the refreshes a day they need at IntervalSeconds,
 	// the interval refreshes are planned at (REFRESH_INTERVAL, stretched
 	// when the load needs it), and Fits is false when no interval up to
 	// the refresh-token lifetime minus the safety margin fits.

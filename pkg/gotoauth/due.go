@@ -92,6 +92,35 @@ func (s *Store) queryDue(ctx context.Context, shard string, now time.Time, due c
 // dueIndex is the name of the global secondary index of due connections.
 const dueIndex = "due"
 
+// tableDescriber is the DynamoDB client's DescribeTable, which the Store
+// uses when its client has it (*dynamodb.Client does).
+type tableDescriber interface {
+	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
+}
+
+// indexedConnections is how many connections the due index holds: every
+// active connection, and no other item. DynamoDB updates the count about
+// every six hours (DynamoDB Local at once); it costs no read units. It is
+// 0 when the client cannot describe tables.
+func (s *Store) indexedConnections(ctx context.Context) (int, error) {
+	d, ok := s.db.(tableDescriber)
+	if !ok {
+		return 0, nil
+	}
+	out, err := d.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &s.table})
+	if err != nil {
+		return 0, storeError("describing the table", err)
+	}
+	if out.Table != nil {
+		for _, ix := range out.Table.GlobalSecondaryIndexes {
+			if ix.IndexName != nil && *ix.IndexName == dueIndex && ix.ItemCount != nil {
+				return int(*ix.ItemCount), nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("gotoauth: table %s has no %s index", s.table, dueIndex)
+}
+
 // expiryReaders is how many reads of refresh-token expiries run at once.
 const expiryReaders = 16
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/gotoconnector/gotoconnector/internal/dynamo"
 	"github.com/gotoconnector/gotoconnector/internal/sweep"
 	"github.com/gotoconnector/gotoconnector/internal/testing/world"
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
@@ -109,5 +110,56 @@ func TestSweepRefreshesMostUrgentFirst(t *testing.T) {
 	// has the least life left: connected 146 h before now, 720 h − 146 h.
 	if want := int64((720 - 146) * 3600); sum.MinLifeLeftSeconds != want {
 		t.Errorf("min life left %d s, want %d", sum.MinLifeLeftSeconds, want)
+	}
+}
+
+// The sweep plans with the due index's item count (DescribeTable) and
+// reports it as connections; when that is less than what the connections
+// that came due within the last sweep period imply at the interval (each
+// one stands for period ÷ interval of them), or when the client cannot
+// describe tables, it plans with that.
+func TestSweepPlansWithTheIndexCount(t *testing.T) {
+	w := world.New(t)
+	const n = 40
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("count-%02d", i)
+	}
+	w.Connect(ids...)
+	var last int64
+	for _, id := range ids {
+		last = max(last, numAttr(t, w.Item(id), "next_refresh_at"))
+	}
+	w.Clock.Advance(time.Unix(last+1, 0).Sub(w.Clock.Now()))
+	now := w.Clock.Now()
+	fresh := 0
+	for _, id := range ids {
+		if next := time.Unix(numAttr(t, w.Item(id), "next_refresh_at"), 0); next.After(now.Add(-15 * time.Minute)) {
+			fresh++
+		}
+	}
+	flow := fresh * 96 // 24h ÷ 15 min
+	if fresh == 0 {
+		t.Fatal("no connection came due in the last sweep period")
+	}
+
+	// A client without DescribeTable: the flow alone.
+	plain := w.DB
+	w.DB = struct{ dynamo.Client }{plain}
+	sum, err := w.Source(nil).Sweep(context.Background(), sweep.Options{})
+	if err != nil || sum.Connections != flow {
+		t.Fatalf("without DescribeTable: %+v, %v; want connections %d (%d due in the last 15 minutes × 96)", sum, err, flow, fresh)
+	}
+	// DynamoDB Local's count is exact, and larger once more connections
+	// wait (none of them due).
+	w.DB = plain
+	more := make([]string, flow)
+	for i := range more {
+		more[i] = fmt.Sprintf("more-%04d", i)
+	}
+	w.Connect(more...)
+	sum, err = w.Source(nil).Sweep(context.Background(), sweep.Options{})
+	if err != nil || sum.Connections != n+flow {
+		t.Fatalf("with DescribeTable: %+v, %v; want connections %d (the due index's count)", sum, err, n+flow)
 	}
 }

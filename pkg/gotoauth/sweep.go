@@ -95,13 +95,13 @@ func (ts *TokenSource) sweepDue(ctx, take context.Context, opt sweep.Options, n 
 	if len(due) > capacity {
 		ts.store.fillExpiries(take, due)
 	}
-	// The load: the connections the due count implies at the interval the
-	// last sweep of this process planned with (REFRESH_INTERVAL at first).
-	prev := cfg.Interval
-	if p := ts.store.planning.p.Load(); p != nil {
-		prev = p.cfg.Effective(p.load.Connections)
+	// The load: the connections the due index holds, or more when the due
+	// ones imply more (see schedule.Config.ObserveLoad).
+	indexed, err := ts.store.indexedConnections(take)
+	if err != nil && take.Err() == nil {
+		ts.logger.Warn("the due index's item count could not be read (dynamodb:DescribeTable): the load is estimated from the due connections alone", "error", err.Error())
 	}
-	load := schedule.Load{Connections: int(float64(len(due)) * float64(prev) / float64(cfg.SweepPeriod))}
+	load := cfg.ObserveLoad(due, now, indexed)
 	ts.store.planning.set(cfg, load)
 
 	dec := cfg.Decide(due, capacity, now)

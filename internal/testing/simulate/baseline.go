@@ -51,7 +51,7 @@ func (b *baseline) retry(_ int32, now, exp time.Duration, failures int) time.Dur
 
 func (b *baseline) indexOrder() bool { return true }
 
-func (b *baseline) decide(time.Duration, []dueConn, int) int {
+func (b *baseline) decide(time.Duration, []dueConn, int, int) int {
 	panic("simulate: the baseline takes the due index's order")
 }
 

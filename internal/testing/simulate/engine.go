@@ -50,6 +50,10 @@ type engine struct {
 	waitq   waitHeap // due, left by a sweep (the scheduler)
 	waiting int      // valid entries of waitq
 	read    int      // due connections a sweep reads (DueReadLimit)
+	// indexed is the due index's item count as DynamoDB reports it,
+	// counted at countedAt (see Scenario.IndexCountEvery).
+	indexed   int
+	countedAt time.Duration
 	minNext int      // the earliest sweep a new plan may join
 
 	hw     time.Duration // histogram bin
@@ -76,9 +80,9 @@ func newEngine(s Scenario) *engine {
 	if s.Baseline {
 		e.p = newBaseline(s)
 	} else {
-		e.p = newScheduler(s, func() int { return e.count })
+		e.p = newScheduler(s)
 	}
-	e.count = n
+	e.count, e.indexed = n, n
 	e.hist = make([]int32, int((s.Horizon+s.Lifetime)/e.hw)+2)
 	bins := int(s.Horizon / s.Bin)
 	e.res = &Result{Scenario: s, Capacity: e.cap, MinLife: math.MaxInt64, MinLifeAtRefresh: math.MaxInt64, Series: make([]Point, bins)}
@@ -92,6 +96,9 @@ func newEngine(s Scenario) *engine {
 	sched, steady := e.p.(*scheduler)
 	steady = steady && s.IssuedFrom == 0 && s.IssuedTo == 0
 	eff := s.Config().Effective(n)
+	if steady {
+		sched.warm(n)
+	}
 	for i := 0; i < n; i++ {
 		issued, planned := from+time.Duration((float64(i)+0.5)*float64(to-from)/float64(n)), noPlan
 		if steady {

@@ -26,7 +26,8 @@ type policy interface {
 	// decide chooses, among the due connections a sweep at now read,
 	// those it refreshes with room for capacity: it reorders due so that
 	// the first n are refreshed in that order; the others stay due.
-	decide(now time.Duration, due []dueConn, capacity int) (n int)
+	// indexed is the due index's item count as DynamoDB reports it.
+	decide(now time.Duration, due []dueConn, capacity, indexed int) (n int)
 }
 
 // dueConn is a due connection as the sweep sees it.

@@ -60,6 +60,11 @@ type Scenario struct {
 	// refresh, with the exact load (Effective).
 	SignUpsAtInterval bool
 
+	// IndexCountEvery is how often the due index's item count, which the
+	// sweep reads with DescribeTable, is updated: DynamoDB does it about
+	// every six hours; 0 is at once (DynamoDB Local).
+	IndexCountEvery time.Duration
+
 	// Baseline runs today's fixed schedule instead of the scheduler.
 	Baseline bool
 	// IDPrefix starts every connection's id (default "conn-"); the

@@ -20,6 +20,9 @@ func base(name, title string, n int, reserve time.Duration) Scenario {
 		// New connections are planned by the callback function, which
 		// knows no load: within REFRESH_INTERVAL.
 		SignUpsAtInterval: true,
+		// DynamoDB updates the due index's item count about every six
+		// hours.
+		IndexCountEvery: 6 * time.Hour,
 	}
 }
 

@@ -13,13 +13,14 @@ import (
 // past expiry − REFRESH_SAFETY_MARGIN) and Config.Decide chooses what a
 // sweep with more due than room does (most urgent first, the rest
 // re-planned over the following sweeps): the functions the sweep calls.
-// The load it is given is the exact count of active connections.
+// The load it plans with is the one the sweep infers (ObserveLoad) from
+// the due connections it read and the due index's item count.
 type scheduler struct {
 	cfg                 schedule.Config
+	load                schedule.Load // the last sweep's (ObserveLoad)
 	prefix              string
 	retryBase, retryMax time.Duration
 	signUpAtInterval    bool
-	active              func() int
 	buf                 []byte
 	ids                 []byte // the ids of decide's due connections
 	ends                []int  // where each ends in ids
@@ -36,9 +37,13 @@ func (s Scenario) Config() schedule.Config {
 	}
 }
 
-func newScheduler(s Scenario, active func() int) *scheduler {
-	return &scheduler{cfg: s.Config(), prefix: s.idPrefix(), retryBase: s.RetryBase, retryMax: s.RetryMax, signUpAtInterval: s.SignUpsAtInterval, active: active}
+func newScheduler(s Scenario) *scheduler {
+	return &scheduler{cfg: s.Config(), prefix: s.idPrefix(), retryBase: s.RetryBase, retryMax: s.RetryMax, signUpAtInterval: s.SignUpsAtInterval}
 }
+
+// warm makes the scheduler a process that has swept a steady state of n
+// connections: it plans with their load from the start.
+func (p *scheduler) warm(n int) { p.load = schedule.Load{Connections: n} }
 
 // ID is connection i's id: the prefix and at least six digits.
 func ID(prefix string, i int32) string { return string(appendID(nil, prefix, i)) }
@@ -63,7 +68,7 @@ func (p *scheduler) plan(id int32, planned, now, exp time.Duration) time.Duratio
 	if planned != noPlan {
 		after = at(planned)
 	}
-	return since(p.cfg.NextAfter(p.tmpID(id), after, at(now), time.Time{}, at(exp), schedule.Load{Connections: p.active()}))
+	return since(p.cfg.NextAfter(p.tmpID(id), after, at(now), time.Time{}, at(exp), p.load))
 }
 
 // signUp plans a new connection as plan does, or, with
@@ -82,7 +87,7 @@ func (p *scheduler) retry(_ int32, now, exp time.Duration, failures int) time.Du
 
 func (p *scheduler) indexOrder() bool { return false }
 
-func (p *scheduler) decide(now time.Duration, due []dueConn, capacity int) int {
+func (p *scheduler) decide(now time.Duration, due []dueConn, capacity, indexed int) int {
 	// The ids are written into one buffer, reused by the next decide:
 	// Decide keeps none of them, and index reads them back at once.
 	p.ids, p.ends = p.ids[:0], p.ends[:0]
@@ -97,6 +102,8 @@ func (p *scheduler) decide(now time.Duration, due []dueConn, capacity int) int {
 		from = p.ends[i]
 		p.due = append(p.due, schedule.Due{ID: id, NextRefreshAt: at(d.next), RefreshExpiry: at(d.exp)})
 	}
+	// The load, as pkg/gotoauth's sweep infers it, then its decision.
+	p.load = p.cfg.ObserveLoad(p.due, at(now), indexed)
 	dec := p.cfg.Decide(p.due, capacity, at(now))
 	// Refresh first, in its order; the others (Replan and Kept: the real
 	// sweep writes neither) after.

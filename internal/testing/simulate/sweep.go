@@ -61,7 +61,10 @@ func (e *engine) sweep(k int, t time.Duration) {
 				}
 			}
 		}
-		n := e.p.decide(t, e.due, e.cap)
+		if every := e.s.IndexCountEvery; every <= 0 || t >= e.countedAt+every {
+			e.indexed, e.countedAt = e.count, t
+		}
+		n := e.p.decide(t, e.due, e.cap, e.indexed)
 		for _, d := range e.due[:n] {
 			e.take = append(e.take, d.id)
 		}
