@@ -54,7 +54,7 @@ type engine struct {
 	// counted at countedAt (see Scenario.IndexCountEvery).
 	indexed   int
 	countedAt time.Duration
-	minNext int      // the earliest sweep a new plan may join
+	minNext   int // the earliest sweep a new plan may join
 
 	hw     time.Duration // histogram bin
 	hist   []int32       // active connections by expiry bin
