@@ -1,6 +1,7 @@
 package gotoauth
 
 import (
+	"container/heap"
 	"context"
 	"fmt"
 	"strconv"
@@ -10,46 +11,70 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/gotoconnector/gotoconnector/internal/schedule"
 )
 
 // dueConnections calls fn with every active connection whose next refresh
 // is due at now (its id and next_refresh_at), read from the due index
-// (never a table scan), all shards in parallel. It stops early when fn
-// returns false or ctx is done.
-func (s *Store) dueConnections(ctx context.Context, now time.Time, fn func(schedule.Due) bool) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errs := make(chan error, dueShards)
-	due := make(chan schedule.Due)
-	for shard := 0; shard < dueShards; shard++ {
-		go func(shard string) {
-			errs <- s.queryDue(ctx, shard, now, due)
-		}(fmt.Sprintf("due#%02d", shard))
+// (never a table scan), the oldest next_refresh_at first across all shards
+// (ties by id): a merge of the shards' queries, whose first pages are read
+// in parallel. want, when positive, is about how many fn takes: each page
+// holds a share of it, so that a sweep reading DueReadLimit of a large
+// backlog reads little more than that. It stops early when fn returns
+// false or ctx is done.
+func (s *Store) dueConnections(ctx context.Context, now time.Time, want int, fn func(schedule.Due) bool) error {
+	var page int32
+	if want > 0 {
+		page = int32(min(want/dueShards+want/(4*dueShards)+16, 10_000))
 	}
-	var firstErr error
-	for running := dueShards; running > 0; {
-		select {
-		case d := <-due:
-			if !fn(d) {
-				cancel()
-			}
-		case err := <-errs:
-			running--
-			if err != nil && firstErr == nil && ctx.Err() == nil {
-				firstErr = err
-				cancel()
-			}
+	shards := make([]*shardReader, dueShards)
+	var g errgroup.Group
+	for i := range shards {
+		shards[i] = s.newShardReader(fmt.Sprintf("due#%02d", i), now, page)
+		g.Go(func() error { return shards[i].fill(ctx) })
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	h := dueHeap{}
+	for _, sh := range shards {
+		if len(sh.buf) > 0 {
+			h = append(h, sh)
 		}
 	}
-	if firstErr == nil && ctx.Err() != nil && context.Cause(ctx) != context.Canceled {
-		firstErr = ctx.Err()
+	heap.Init(&h)
+	for len(h) > 0 {
+		sh := h[0]
+		d := sh.buf[0]
+		sh.buf = sh.buf[1:]
+		if len(sh.buf) == 0 {
+			if err := sh.fill(ctx); err != nil {
+				return err
+			}
+		}
+		if len(sh.buf) == 0 {
+			heap.Pop(&h)
+		} else {
+			heap.Fix(&h, 0)
+		}
+		if !fn(d) {
+			return nil
+		}
 	}
-	return firstErr
+	return ctx.Err()
 }
 
-func (s *Store) queryDue(ctx context.Context, shard string, now time.Time, due chan<- schedule.Due) error {
+// shardReader is one shard's query of the due index, read a page at a time:
+// buf holds the page's connections not yet merged.
+type shardReader struct {
+	store *Store
+	p     *dynamodb.QueryPaginator
+	buf   []schedule.Due
+}
+
+func (s *Store) newShardReader(shard string, now time.Time, page int32) *shardReader {
 	in := &dynamodb.QueryInput{
 		TableName:              &s.table,
 		IndexName:              aws.String(dueIndex),
@@ -59,12 +84,20 @@ func (s *Store) queryDue(ctx context.Context, shard string, now time.Time, due c
 			":now": &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Unix(), 10)},
 		},
 	}
-	p := dynamodb.NewQueryPaginator(s.db, in)
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+	if page > 0 {
+		in.Limit = &page
+	}
+	return &shardReader{store: s, p: dynamodb.NewQueryPaginator(s.db, in)}
+}
+
+// fill reads the shard's next pages until one holds a connection or there
+// are none left.
+func (sh *shardReader) fill(ctx context.Context) error {
+	for len(sh.buf) == 0 && sh.p.HasMorePages() {
+		page, err := sh.p.NextPage(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil
+				return ctx.Err()
 			}
 			return storeError("reading the due index", err)
 		}
@@ -79,14 +112,32 @@ func (s *Store) queryDue(ctx context.Context, shard string, now time.Time, due c
 					d.NextRefreshAt = time.Unix(v, 0)
 				}
 			}
-			select {
-			case due <- d:
-			case <-ctx.Done():
-				return nil
-			}
+			sh.buf = append(sh.buf, d)
 		}
 	}
 	return nil
+}
+
+// dueHeap orders the shards by their next connection: the oldest
+// next_refresh_at, then the smallest id (the index's order within a
+// shard is next_refresh_at only).
+type dueHeap []*shardReader
+
+func (h dueHeap) Len() int { return len(h) }
+func (h dueHeap) Less(i, j int) bool {
+	a, b := h[i].buf[0], h[j].buf[0]
+	if !a.NextRefreshAt.Equal(b.NextRefreshAt) {
+		return a.NextRefreshAt.Before(b.NextRefreshAt)
+	}
+	return a.ID < b.ID
+}
+func (h dueHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *dueHeap) Push(x any)   { *h = append(*h, x.(*shardReader)) }
+func (h *dueHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // dueIndex is the name of the global secondary index of due connections.

@@ -1,8 +1,10 @@
 package gotoauth
 
 import (
+	"context"
 	"time"
 
+	"github.com/gotoconnector/gotoconnector/internal/schedule"
 	"github.com/gotoconnector/gotoconnector/internal/tuning"
 )
 
@@ -31,3 +33,17 @@ func WithStoreRetryBudget(d time.Duration) Option { return func(ts *TokenSource)
 
 // WithPollInterval sets tuning.TokenSource.PollInterval.
 func WithPollInterval(d time.Duration) Option { return func(ts *TokenSource) { ts.poll = d } }
+
+// DueIDs is what the scheduled sweep reads of the due index at now: the
+// first n due connections, in the order it reads them.
+func DueIDs(s *Store, now time.Time, n int) ([]string, error) {
+	var ids []string
+	err := s.dueConnections(context.Background(), now, n, func(d schedule.Due) bool {
+		ids = append(ids, d.ID)
+		return len(ids) < n
+	})
+	return ids, err
+}
+
+// DueShard is connection id's shard of the due index.
+func DueShard(id string) string { return dueShard(id) }

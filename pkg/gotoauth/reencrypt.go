@@ -100,7 +100,7 @@ func (s *Store) ReencryptAll(ctx context.Context, workers int) (ops.ReencryptSum
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, workers)
 	farFuture := time.Unix(math.MaxInt32, 0)
-	err := s.dueConnections(ctx, farFuture, func(d schedule.Due) bool {
+	err := s.dueConnections(ctx, farFuture, 0, func(d schedule.Due) bool {
 		id := d.ID
 		sem <- struct{}{}
 		wg.Add(1)

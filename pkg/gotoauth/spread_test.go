@@ -1,13 +1,18 @@
 package gotoauth_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/gotoconnector/gotoconnector/internal/dynamo"
 	"github.com/gotoconnector/gotoconnector/internal/sweep"
@@ -161,5 +166,48 @@ func TestSweepPlansWithTheIndexCount(t *testing.T) {
 	sum, err = w.Source(nil).Sweep(context.Background(), sweep.Options{})
 	if err != nil || sum.Connections != n+flow {
 		t.Fatalf("with DescribeTable: %+v, %v; want connections %d (the due index's count)", sum, err, n+flow)
+	}
+}
+
+// The sweep reads the due index the oldest next_refresh_at first across
+// all 32 shards (ties by id), as the simulator does: of 1,600 due
+// connections it reads exactly the 1,000 oldest, in order, whichever shard
+// answers first.
+func TestDueReadIsOldestFirstAcrossShards(t *testing.T) {
+	w := world.New(t)
+	now := time.Now().Truncate(time.Second)
+	type conn struct {
+		id   string
+		next int64
+	}
+	conns := make([]conn, 1600)
+	var g errgroup.Group
+	g.SetLimit(32)
+	for i := range conns {
+		// next_refresh_at over the last 4,000 s, ties included, in an
+		// order unrelated to the id and the shard.
+		conns[i] = conn{id: fmt.Sprintf("order-%04d", i), next: now.Unix() - int64((i*7919)%4000)}
+		c := conns[i]
+		g.Go(func() error {
+			_, err := w.Raw.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: &w.Table, Item: map[string]types.AttributeValue{
+				"pk":              &types.AttributeValueMemberS{Value: "conn#" + c.id},
+				"due_shard":       &types.AttributeValueMemberS{Value: gotoauth.DueShard(c.id)},
+				"next_refresh_at": &types.AttributeValueMemberN{Value: strconv.FormatInt(c.next, 10)},
+			}})
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(conns, func(a, b conn) int { return cmp.Or(cmp.Compare(a.next, b.next), strings.Compare(a.id, b.id)) })
+	got, err := gotoauth.DueIDs(w.Store(), now, 1000)
+	if err != nil || len(got) != 1000 {
+		t.Fatalf("read %d due connections, %v; want 1000", len(got), err)
+	}
+	for i, id := range got {
+		if id != conns[i].id {
+			t.Fatalf("due connection %d read is %s, want %s (next_refresh_at %d): the read is not the oldest first", i, id, conns[i].id, conns[i].next)
+		}
 	}
 }

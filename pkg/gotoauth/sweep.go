@@ -30,13 +30,16 @@ func sweepConcurrency(rate float64) int {
 // it, so every refresh that started stores GoTo's answer in time).
 //
 // A scheduled sweep (opt.IDs nil) reads the due connections from the due
-// index first (never a table scan), at most a bounded number, and lets
-// internal/schedule decide: when more are due than the rate limit allows in
-// its working time, the ones whose refresh tokens expire first go first and
-// the rest are counted as deferred by the rate limit; the refreshes it
-// stores are planned with the load it observed. The summary reports the
-// capacity, the load and the smallest refresh-token life left. The error
-// is the due index's, if reading it failed, or ErrTimeoutTooShort.
+// index first (never a table scan), at most DueReadLimit of them, the
+// oldest next_refresh_at first, and lets internal/schedule decide: when
+// more are due than the rate limit allows in its working time, the ones
+// whose refresh tokens expire first go first and the rest are counted as
+// deferred by the rate limit; the refreshes it stores are planned with the
+// load it observed (the due index's item count, read with DescribeTable
+// when the client has it; see schedule.Config.ObserveLoad). The summary
+// reports the capacity, the load and the smallest refresh-token life left.
+// The error is the due index's, if reading it failed, or
+// ErrTimeoutTooShort.
 func (ts *TokenSource) Sweep(ctx context.Context, opt sweep.Options) (sweep.Summary, error) {
 	start := time.Now()
 	if err := ts.check(); err != nil {
@@ -88,7 +91,7 @@ func (ts *TokenSource) sweepDue(ctx, take context.Context, opt sweep.Options, n 
 	cfg = cfg.WithDefaults()
 	capacity, limit := cfg.PerSweep(), cfg.DueReadLimit()
 	var due []schedule.Due
-	findErr := ts.store.dueConnections(take, now, func(d schedule.Due) bool {
+	findErr := ts.store.dueConnections(take, now, limit, func(d schedule.Due) bool {
 		due = append(due, d)
 		return len(due) < limit
 	})
