@@ -20,6 +20,15 @@ import (
 	"github.com/gotoconnector/gotoconnector/pkg/gotoauth"
 )
 
+// seqIDs is n connection ids: prefix and a four-digit number.
+func seqIDs(prefix string, n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%s%04d", prefix, i)
+	}
+	return ids
+}
+
 func numAttr(t *testing.T, item map[string]types.AttributeValue, name string) int64 {
 	t.Helper()
 	n, ok := item[name].(*types.AttributeValueMemberN)
@@ -39,10 +48,7 @@ func numAttr(t *testing.T, item map[string]types.AttributeValue, name string) in
 func TestBurstIsSpreadAfterTheFirstRefresh(t *testing.T) {
 	w := world.New(t)
 	const n = 1000
-	ids := make([]string, n)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("burst-%04d", i)
-	}
+	ids := seqIDs("burst-", n)
 	w.Connect(ids...)
 	w.Clock.Advance(24*time.Hour + time.Second)
 	ts := w.Source(nil)
@@ -126,10 +132,7 @@ func TestSweepRefreshesMostUrgentFirst(t *testing.T) {
 func TestSweepPlansWithTheIndexCount(t *testing.T) {
 	w := world.New(t)
 	const n = 40
-	ids := make([]string, n)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("count-%02d", i)
-	}
+	ids := seqIDs("count-", n)
 	w.Connect(ids...)
 	var last int64
 	for _, id := range ids {
@@ -158,11 +161,7 @@ func TestSweepPlansWithTheIndexCount(t *testing.T) {
 	// DynamoDB Local's count is exact, and larger once more connections
 	// wait (none of them due).
 	w.DB = plain
-	more := make([]string, flow)
-	for i := range more {
-		more[i] = fmt.Sprintf("more-%04d", i)
-	}
-	w.Connect(more...)
+	w.Connect(seqIDs("more-", flow)...)
 	sum, err = w.Source(nil).Sweep(context.Background(), sweep.Options{})
 	if err != nil || sum.Connections != n+flow {
 		t.Fatalf("with DescribeTable: %+v, %v; want connections %d (the due index's count)", sum, err, n+flow)
