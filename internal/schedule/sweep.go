@@ -294,8 +294,8 @@ func (c Config) Decide(due []Due, capacity int, now time.Time) Decision {
 // How many due connections a scheduled sweep reads from the due index:
 // DueReadFactor times what it can refresh, at least MinDueRead, at most
 // MaxDueRead, so that a backlog after an outage costs bounded reads and
-// memory. The index returns each shard in next_refresh_at order, so the
-// oldest due are among those read.
+// memory. The sweep reads the oldest next_refresh_at first (a merge of
+// the index's shards).
 const (
 	DueReadFactor = 4
 	MinDueRead    = 1000

@@ -69,9 +69,8 @@ func (s *Store) dueConnections(ctx context.Context, now time.Time, want int, fn 
 // shardReader is one shard's query of the due index, read a page at a time:
 // buf holds the page's connections not yet merged.
 type shardReader struct {
-	store *Store
-	p     *dynamodb.QueryPaginator
-	buf   []schedule.Due
+	p   *dynamodb.QueryPaginator
+	buf []schedule.Due
 }
 
 func (s *Store) newShardReader(shard string, now time.Time, page int32) *shardReader {
@@ -87,7 +86,7 @@ func (s *Store) newShardReader(shard string, now time.Time, page int32) *shardRe
 	if page > 0 {
 		in.Limit = &page
 	}
-	return &shardReader{store: s, p: dynamodb.NewQueryPaginator(s.db, in)}
+	return &shardReader{p: dynamodb.NewQueryPaginator(s.db, in)}
 }
 
 // fill reads the shard's next pages until one holds a connection or there

@@ -8,11 +8,12 @@ import (
 	"github.com/gotoconnector/gotoconnector/internal/schedule"
 )
 
-// scheduler is the connector's scheduler: internal/schedule's Config.Next
-// plans each connection (by its id's phase, stretched by the load, never
-// past expiry − REFRESH_SAFETY_MARGIN) and Config.Decide chooses what a
-// sweep with more due than room does (most urgent first, the rest
-// re-planned over the following sweeps): the functions the sweep calls.
+// scheduler is the connector's scheduler: internal/schedule's
+// Config.NextAfter plans each connection (keeping its place, or at its
+// phase, stretched by the load, never past expiry − REFRESH_SAFETY_MARGIN)
+// and Config.Decide chooses what a sweep with more due than room
+// refreshes (most urgent first; the rest stay due, as the real sweep
+// leaves them): the functions the sweep calls.
 // The load it plans with is the one the sweep infers (ObserveLoad) from
 // the due connections it read and the due index's item count.
 type scheduler struct {
